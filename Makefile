@@ -1,0 +1,50 @@
+# make run   — set up .venv and run the daemon on the sim board (HTTPS on :8443)
+# make test  — install what the tests need (Debian packages included) and run the whole suite
+# Both work as root on a fresh Debian 12 machine.
+
+PYTHON ?= python3
+VENV ?= .venv
+STATE_DIR ?= $(CURDIR)/.state
+LISTEN ?= 0.0.0.0:8443
+BIN := $(VENV)/bin
+
+# Debian packages: to build and run (venv, PAM) and, for the tests, to create real OS accounts.
+RUN_DEBS := python3 python3-venv python3-dev gcc libpam0g libpam-runtime libpam-modules ca-certificates
+TEST_DEBS := $(RUN_DEBS) passwd procps curl
+
+.PHONY: run test check debs-run debs-test venv pam clean
+
+run: debs-run venv pam
+	@echo "portald (sim board) on https://$(LISTEN) — self-signed certificate, so use curl -k."
+	@echo "Log in: curl -k -X POST 'https://127.0.0.1:8443/auth/login?m=2' -H 'Content-Type: application/json' -d '{\"username\":\"admin\",\"password\":\"p@ssw0rd\"}'"
+	@echo "(the default admin password must be changed first: see the README's walk-through)"
+	$(BIN)/portald run --sim --listen $(LISTEN) --state-dir $(STATE_DIR)
+
+test: debs-test venv pam
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+check: venv
+	$(BIN)/portald check --sim
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# /etc/pam.d/portald: the PAM service for OS-account logins
+pam:
+	@if [ "$$(id -u)" = 0 ] && ! cmp -s etc/pam.d/portald /etc/pam.d/portald; then \
+		install -m 0644 etc/pam.d/portald /etc/pam.d/portald; echo "installed /etc/pam.d/portald"; fi
+
+# apt-get only when a package is missing, so a ready machine starts at once.
+debs-run:
+	@./packaging/ensure-debs $(RUN_DEBS)
+
+debs-test:
+	@./packaging/ensure-debs $(TEST_DEBS)
+
+clean:
+	rm -rf $(VENV) $(STATE_DIR) *.egg-info

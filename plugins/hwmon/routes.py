@@ -1,0 +1,61 @@
+"""The ``/platform/api/hwmon`` routes.
+
+The spec contradicts itself on the type of ``value``: the ``GET /hwmon`` example shows strings
+(``"50.1"``) while the per-kind endpoints and the SSE stream show numbers. We always send numbers —
+what four of the five examples show and what a client doing arithmetic or comparisons needs
+(JavaScript's ``parseFloat`` accepts either).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Blueprint, jsonify
+
+from portald.errors import NotSupported
+from portald.sampler import SampleFailed, Sampler
+
+KINDS = {"temperatures": "temperature", "voltages": "voltage", "currents": "current", "fanspeeds": "fanspeed"}
+
+
+def _snapshot(get_sampler: Callable[[], Sampler | None]) -> dict:
+    sampler = get_sampler()
+    if sampler is None:
+        raise NotSupported()
+    try:
+        data = sampler.latest()
+    except SampleFailed as exc:
+        raise NotSupported(f"no available data: {exc}") from None
+    return {kind: list(data.get(kind, [])) for kind in KINDS.values()}
+
+
+class EventSource:
+    """The ``hwmon`` event: the same JSON as ``GET /platform/api/hwmon``."""
+
+    def __init__(self, sampler: Sampler):
+        self.sampler = sampler
+
+    def snapshot(self) -> dict:
+        return _snapshot(lambda: self.sampler)
+
+
+def blueprint(get_sampler: Callable[[], Sampler | None]) -> Blueprint:
+    bp = Blueprint("hwmon", __name__, url_prefix="/platform/api/hwmon")
+
+    @bp.get("")
+    def all_readings():
+        data = _snapshot(get_sampler)
+        if not any(data.values()):
+            raise NotSupported()
+        return jsonify(data)
+
+    def one_kind(kind: str):
+        def view():
+            readings = _snapshot(get_sampler)[kind]
+            if not readings:
+                raise NotSupported()
+            return jsonify(readings)
+        return view
+
+    for path, kind in KINDS.items():
+        bp.add_url_rule(f"/{path}", endpoint=path, view_func=one_kind(kind), methods=["GET"])
+    return bp

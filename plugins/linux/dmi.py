@@ -1,0 +1,34 @@
+"""Board identity from the kernel's DMI/SMBIOS export, ``<sysfs_root>/class/dmi/id/*``.
+
+The ``board`` capability: ``read()`` returns the DMI fields by their sysfs names (``product_name``,
+``product_serial``, ``product_uuid``, ``board_name``, ``bios_version``, ...). Fields the kernel hides
+from non-root readers or that are missing are left out. ARM boards without SMBIOS have no folder: the
+probe is then false.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+FIELDS = ("sys_vendor", "product_name", "product_version", "product_serial", "product_uuid", "board_vendor",
+          "board_name", "board_version", "board_serial", "bios_vendor", "bios_version", "bios_date",
+          "bios_release", "chassis_type", "chassis_serial")
+
+
+class LinuxBoardDriver:
+    name = "linux.dmi"
+
+    def __init__(self, sysfs_root):
+        self.folder = Path(sysfs_root, "class", "dmi", "id")
+
+    def probe(self) -> bool:
+        return (self.folder / "product_name").is_file() or (self.folder / "board_name").is_file()
+
+    def read(self) -> dict[str, str]:
+        out = {}
+        for field in FIELDS:
+            try:
+                value = (self.folder / field).read_text(errors="replace").strip()
+            except OSError:
+                continue
+            out[field] = value
+        return out

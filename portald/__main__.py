@@ -1,0 +1,6 @@
+"""``python -m portald`` is ``portald``."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

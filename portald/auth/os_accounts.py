@@ -1,0 +1,44 @@
+"""OS accounts (login with ``m=0``): password and account checks through PAM, roles from uid and groups.
+
+PAM is a blocking C library and a failed check deliberately sleeps (~2 s, pam_faildelay), so callers run
+``authenticate`` in gevent's threadpool. The PAM service name is configurable (``auth.pam_service``,
+default ``portald``: ``/etc/pam.d/portald`` includes common-auth and common-account, so expired or
+locked accounts are refused as at a console login).
+"""
+from __future__ import annotations
+
+import grp
+import logging
+import pwd
+
+import pam
+
+log = logging.getLogger("portald.auth")
+
+
+def authenticate(service: str, username: str, password: str) -> bool:
+    if not username or "\x00" in username or "\x00" in password:
+        return False
+    handle = pam.PamAuthenticate()
+    ok = handle.authenticate(username, password, service=service, call_end=True)
+    if not ok:
+        log.debug("PAM refused %r: %s (%s)", username, handle.reason, handle.code)
+    return bool(ok)
+
+
+def role_of(username: str, admin_groups: list[str]) -> str:
+    """``admin`` for uid 0 and members (primary or supplementary) of the configured admin groups."""
+    try:
+        entry = pwd.getpwnam(username)
+    except KeyError:
+        return "user"
+    if entry.pw_uid == 0:
+        return "admin"
+    for name in admin_groups:
+        try:
+            group = grp.getgrnam(name)
+        except KeyError:
+            continue
+        if entry.pw_gid == group.gr_gid or username in group.gr_mem:
+            return "admin"
+    return "user"

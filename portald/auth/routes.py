@@ -1,0 +1,144 @@
+"""The ``/auth`` service: ping, agent info, API version, login (JSON and Basic), logout, the JWT
+certificate, and the admin account's password."""
+from __future__ import annotations
+
+import logging
+
+import gevent
+from flask import Blueprint, Response, jsonify, request
+from pydantic import Field
+
+from .. import versions
+from ..app_context import core, identity
+from ..errors import AuthError, CodeMessageError, ValidationFailed
+from ..validation import Body, parse_body
+from .admin_account import DEFAULT_PASSWORD
+from .privileges import ADMIN_ACCOUNT, PUBLIC, privilege
+from .service import ADMIN_ACCOUNT as M_ADMIN, OS_ACCOUNT as M_OS
+
+log = logging.getLogger("portald.auth")
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+class LoginBody(Body):
+    username: str = Field(min_length=1, max_length=256)
+    password: str = Field(max_length=1024)
+
+
+class PasswordBody(Body):
+    old: str = Field(max_length=1024)
+    new: str = Field(min_length=8, max_length=128)
+
+
+def _method() -> int:
+    raw = request.args.get("m", "0")
+    if raw not in ("0", "2"):
+        raise CodeMessageError("m must be 0 (OS account) or 2 (admin account)")
+    return int(raw)
+
+
+def _login_response(username: str, password: str, method: int) -> Response:
+    token, expire, _ = core().auth.login(username, password, method, request.remote_addr or "?")
+    response = jsonify({"code": 200, "expire": expire.isoformat(timespec="seconds"), "token": token})
+    response.set_cookie("jwt", token, max_age=core().auth.config.token_ttl_seconds, path="/",
+                        httponly=True, samesite="Strict", secure=request.is_secure)
+    return response
+
+
+@bp.get("/ping")
+@privilege(PUBLIC)
+def ping():
+    return Response("pong", mimetype="text/plain")
+
+
+@bp.get("/agentinfo")
+@privilege(PUBLIC)
+def agentinfo():
+    return jsonify({"version": versions.SERVICES["auth-server"]})
+
+
+@bp.get("/version")
+@privilege(PUBLIC)
+def version():
+    return jsonify({"version": versions.API_VERSION})
+
+
+@bp.post("/login")
+@privilege(PUBLIC)
+def login():
+    method = _method()
+    body = parse_body(LoginBody)
+    return _login_response(body.username, body.password, method)
+
+
+@bp.get("/token")
+@privilege(PUBLIC)
+def token():
+    method = _method()
+    credentials = request.authorization
+    if credentials is None or credentials.type != "basic" or credentials.username is None:
+        raise AuthError("Basic credentials required", headers={"WWW-Authenticate": 'Basic realm="portald"'})
+    return _login_response(credentials.username, credentials.password or "", method)
+
+
+@bp.post("/logout")
+@privilege(PUBLIC)
+def logout():
+    """Always 200 and clears the cookie (a client logging out with an expired token must not fail);
+    a valid token is revoked for good."""
+    auth = core().auth
+    if auth.token_from(request):
+        try:
+            who = auth.identify(request)
+        except AuthError:
+            pass
+        else:
+            auth.tokens.revoke(who)
+            log.info("%r logged out", who.user)
+    response = jsonify({"code": 200})
+    response.delete_cookie("jwt", path="/", httponly=True, samesite="Strict", secure=request.is_secure)
+    return response
+
+
+@bp.get("/certificate")
+@privilege(PUBLIC)
+def certificate():
+    return Response(core().auth.tokens.certificate_pem, headers={
+        "Content-Type": "application/octet-stream",
+        "Content-Description": "File Transfer",
+        "Content-Transfer-Encoding": "Binary",
+        "Content-Disposition": "attachment; filename=cert.pem.crt",
+    })
+
+
+@bp.put("/user/admin/password")
+@privilege(ADMIN_ACCOUNT)
+def change_admin_password():
+    """200 ``{"code":200}`` on success; every admin token issued before (this one too) is revoked, so
+    the client logs in again with the new password."""
+    body = parse_body(PasswordBody)
+    if body.new == DEFAULT_PASSWORD:
+        raise ValidationFailed("new password must not be the default password")
+    if body.new == body.old:
+        raise ValidationFailed("new password must differ from the old one")
+    auth = core().auth
+    address = request.remote_addr or "?"
+    pool = gevent.get_hub().threadpool
+    if not pool.apply(auth.admin.verify, (body.old,)):
+        auth.throttle.failed(f"{M_ADMIN}:admin", address)
+        log.warning("admin password change refused (wrong old password) from %s", address)
+        raise CodeMessageError("old password is incorrect")
+    pool.apply(auth.admin.set_password, (body.new,))
+    log.info("admin password changed by %r from %s", identity().user, address)
+    return jsonify({"code": 200})
+
+
+@bp.delete("/user/admin/password")
+@privilege(ADMIN_ACCOUNT)
+def reset_admin_password():
+    core().auth.admin.reset()
+    log.info("admin password reset to the default by %r from %s", identity().user, request.remote_addr)
+    return jsonify({"code": 200})
+
+
+__all__ = ["bp", "M_OS"]

@@ -1,0 +1,110 @@
+"""The auth service plugins and the core use: log a user in, identify the caller of a request, enforce
+the privilege table before every view, and revoke tokens."""
+from __future__ import annotations
+
+import logging
+
+import gevent
+from flask import Flask, Request, g, request
+
+from ..config import AuthConfig
+from ..errors import AuthError, Forbidden, TooManyAttempts
+from ..state import StateStore
+from . import admin_account, os_accounts, privileges
+from .admin_account import AdminAccount
+from .throttle import LoginThrottle
+from .tokens import Identity, InvalidToken, TokenService
+
+log = logging.getLogger("portald.auth")
+
+OS_ACCOUNT, ADMIN_ACCOUNT = 0, 2
+
+
+class AuthService:
+    def __init__(self, config: AuthConfig, store: StateStore):
+        self.config = config
+        self.tokens = TokenService(store, config.token_ttl_seconds)
+        self.admin = AdminAccount(store)
+        self.throttle = LoginThrottle(config.max_failures, config.failure_window_seconds, config.lockout_seconds,
+                                      config.failure_delay_seconds, config.failure_delay_max_seconds)
+
+    # -- logging in ----------------------------------------------------------------------------------
+    def login(self, username: str, password: str, method: int, address: str) -> tuple[str, object, Identity]:
+        """Check the credentials and issue a token; raises 401/429 ``AuthError``s."""
+        account_key = f"{method}:{username}"
+        wait = self.throttle.retry_after(account_key, address)
+        if wait:
+            log.warning("login refused for %r from %s: locked out for %d s", username, address, wait)
+            raise TooManyAttempts(f"too many failed logins, retry in {wait} s", headers={"Retry-After": str(wait)})
+        ok, role, must_change = self._check(username, password, method)
+        if not ok:
+            delay = self.throttle.failed(account_key, address)
+            log.warning("failed login for %r (m=%d) from %s", username, method, address)
+            if delay:
+                gevent.sleep(delay)
+            raise AuthError("invalid username or password")
+        self.throttle.succeeded(account_key)
+        token, expire = self.tokens.issue(username, method, role, self.admin.generation, must_change)
+        log.info("%r logged in (m=%d, role %s) from %s", username, method, role, address)
+        return token, expire, self.tokens.verify(token, self.admin.generation)
+
+    def _check(self, username: str, password: str, method: int) -> tuple[bool, str, bool]:
+        pool = gevent.get_hub().threadpool
+        if method == ADMIN_ACCOUNT:
+            if username != admin_account.USERNAME:
+                return False, "", False
+            ok = pool.apply(self.admin.verify, (password,))
+            return ok, "admin", ok and self.admin.is_default
+        ok = pool.apply(os_accounts.authenticate, (self.config.pam_service, username, password))
+        if not ok:
+            return False, "", False
+        return True, os_accounts.role_of(username, self.config.admin_groups), False
+
+    # -- identifying the caller ------------------------------------------------------------------------
+    @staticmethod
+    def token_from(req: Request) -> str | None:
+        header = req.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        if req.cookies.get("jwt"):
+            return req.cookies["jwt"]
+        # ?token= only where the browser API cannot send headers: EventSource and WebSocket
+        streaming = "text/event-stream" in req.headers.get("Accept", "") or \
+            req.headers.get("Upgrade", "").lower() == "websocket"
+        if streaming and req.args.get("token"):
+            return req.args["token"]
+        return None
+
+    def identify(self, req: Request) -> Identity:
+        token = self.token_from(req)
+        if not token:
+            raise AuthError("missing token")
+        try:
+            return self.tokens.verify(token, self.admin.generation)
+        except InvalidToken as exc:
+            raise AuthError(f"invalid token: {exc}") from None
+
+    def guard(self, app: Flask) -> None:
+        """Enforce the privilege table before every view (so no route can be forgotten)."""
+
+        @app.before_request
+        def _enforce():
+            view = app.view_functions.get(request.endpoint) if request.endpoint else None
+            if view is None:
+                return None
+            level = privileges.required(view, request.method)
+            if level == privileges.PUBLIC:
+                return None
+            identity = self.identify(request)
+            if identity.must_change_password and level != privileges.ADMIN_ACCOUNT:
+                raise Forbidden("the default admin password must be changed first (PUT /auth/user/admin/password)")
+            if level == privileges.ADMIN and not identity.is_admin:
+                raise Forbidden("this action needs an administrator")
+            if level == privileges.ADMIN_ACCOUNT and identity.method != ADMIN_ACCOUNT:
+                raise Forbidden("this action needs the admin account (m=2)")
+            g.identity = identity
+            return None
+
+    def close(self) -> None:
+        self.tokens.close()

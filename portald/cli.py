@@ -1,0 +1,119 @@
+"""The command line: ``portald run`` and ``portald check`` (other tools rely on these exact flags).
+
+    portald run   [--config FILE] [--sim] [--listen HOST:PORT] [--http] [--state-dir DIR]
+    portald check [--config FILE] [--sim] [--privileges]
+
+``run`` patches the standard library for gevent before anything else is imported.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portald", description="Platform Portal device-management daemon")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="serve the API")
+    check = sub.add_parser("check", help="load config and plugins, print their state and the profile")
+    for p in (run, check):
+        p.add_argument("--config", metavar="FILE", help="TOML config (default /etc/portald/portald.toml)")
+        p.add_argument("--sim", action="store_true", help="use the simulated board")
+    run.add_argument("--listen", metavar="HOST:PORT", help="address to serve on (default 0.0.0.0:8443)")
+    run.add_argument("--http", action="store_true", help="serve plain HTTP instead of HTTPS")
+    run.add_argument("--state-dir", metavar="DIR", help="state folder (default /var/lib/portald)")
+    check.add_argument("--privileges", action="store_true", help="also print the privilege table")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    out: dict = {}
+    if args.sim:
+        out["board"] = "sim"
+    if getattr(args, "state_dir", None):
+        out["state_dir"] = args.state_dir
+    server = {}
+    if getattr(args, "listen", None):
+        server["listen"] = args.listen
+    if getattr(args, "http", False):
+        server["http"] = True
+    if server:
+        out["server"] = server
+    return out
+
+
+def _setup_logging(level: str) -> None:
+    import logging
+
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        from gevent import monkey
+
+        monkey.patch_all()
+    from .config import ConfigError, load
+
+    try:
+        config = load(args.config, _overrides(args))
+    except ConfigError as exc:
+        print(f"portald: configuration error: {exc}", file=sys.stderr)
+        return 2
+    _setup_logging(config.log_level)
+    if args.command == "run":
+        return _run(config)
+    return _check(config, args.privileges)
+
+
+def _run(config) -> int:
+    from .app import create_app
+    from .server import serve
+
+    try:
+        app = create_app(config)
+    except OSError as exc:
+        print(f"portald: cannot start: {exc}", file=sys.stderr)
+        return 1
+    serve(app, config, on_ready=lambda url: print(f"portald: serving {url}", flush=True))
+    return 0
+
+
+def _check(config, show_privileges: bool) -> int:
+    import tempfile
+
+    from .app import create_app
+    from .auth import privileges
+    from .core_routes import profile_document
+
+    # check must not create keys in the real state dir: auth lives in a throwaway folder here
+    with tempfile.TemporaryDirectory(prefix="portald-check-") as scratch:
+        config = config.model_copy(update={"state_dir": config.state_dir if config.state_dir.exists() else scratch})
+        app = create_app(config)
+        core = app.extensions["portald"]
+        try:
+            status = core.host.status()
+            print("plugins:")
+            for plugin in status["plugins"]:
+                reason = f" ({plugin['reason']})" if plugin["reason"] else ""
+                print(f"  {plugin['name']:<12} {plugin['state']:<8} {plugin['source']}{reason}")
+            print("drivers:")
+            for capability, chosen in status["drivers"].items():
+                print(f"  {capability:<12} {chosen['driver']} (plugin {chosen['plugin']})")
+            if show_privileges:
+                print("privileges:")
+                for rule, method, level in privileges.table(app):
+                    print(f"  {method:<6} {rule:<45} {level}")
+            with app.app_context():
+                print("profile:")
+                print(json.dumps(profile_document(), indent=2))
+        finally:
+            core.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""What a plugin is handed in every hook: ``ctx``, bound to that plugin.
+
+It carries the core's services — configuration (the plugin's own ``[plugins.<name>]`` section and the
+whole config), hardware roots, the command runner, durable state, samplers — and the drivers chosen per
+capability. Plugins never import each other: they meet here.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from .sampler import Sampler
+from .state import StateStore
+
+if TYPE_CHECKING:
+    from .plugin_host import PluginHost
+
+
+class Paths:
+    """Hardware paths under the configured roots: ``paths.sysfs("class", "hwmon")``."""
+
+    def __init__(self, sysfs_root: Path, procfs_root: Path, dev_root: Path):
+        self.sysfs_root, self.procfs_root, self.dev_root = Path(sysfs_root), Path(procfs_root), Path(dev_root)
+
+    def sysfs(self, *parts: str) -> Path:
+        return self.sysfs_root.joinpath(*parts)
+
+    def procfs(self, *parts: str) -> Path:
+        return self.procfs_root.joinpath(*parts)
+
+    def dev(self, *parts: str) -> Path:
+        return self.dev_root.joinpath(*parts)
+
+
+class PluginContext:
+    def __init__(self, host: "PluginHost", name: str):
+        self._host = host
+        self.name = name
+        self.log = logging.getLogger(f"portald.plugins.{name}")
+
+    # configuration ---------------------------------------------------------------------------------
+    @property
+    def config(self) -> dict[str, Any]:
+        """This plugin's ``[plugins.<name>]`` section (empty dict when absent)."""
+        return self._host.config.plugin_section(self.name)
+
+    @property
+    def daemon_config(self):
+        return self._host.config
+
+    @property
+    def sim(self) -> bool:
+        """True when the daemon runs on the virtual board (``--sim`` / ``board = "sim"``)."""
+        return self._host.config.board == "sim"
+
+    @property
+    def paths(self) -> Paths:
+        return self._host.paths
+
+    # services --------------------------------------------------------------------------------------
+    @property
+    def runner(self):
+        return self._host.runner
+
+    @property
+    def state(self) -> StateStore:
+        """A folder of the state dir owned by this plugin (``state_dir/plugins/<name>``)."""
+        return StateStore(self._host.config.state_dir / "plugins" / self.name)
+
+    def sampler(self, name: str, collect: Callable[[], Any], **options) -> Sampler:
+        """A shared background sampler, stopped when the daemon stops."""
+        return self._host.new_sampler(f"{self.name}.{name}", collect, **options)
+
+    def memo(self, key: str, factory: Callable[[], Any]) -> Any:
+        """One object per daemon run for this plugin (plugins are modules shared by every app in a
+        process, so per-run objects such as samplers live here, not in module globals)."""
+        memos = self._host.memos.setdefault(self.name, {})
+        if key not in memos:
+            memos[key] = factory()
+        return memos[key]
+
+    # hardware --------------------------------------------------------------------------------------
+    def driver(self, capability: str):
+        """The driver chosen for ``capability``, or None when no driver probed true."""
+        return self._host.drivers.get(capability)
+
+    # state reporting -------------------------------------------------------------------------------
+    def set_absent(self, reason: str) -> None:
+        """This plugin has nothing to offer on this machine (shown in /platform/api/plugins)."""
+        self._host.mark_absent(self.name, reason)

@@ -1,0 +1,71 @@
+"""The hooks a portald plugin may implement (pluggy project name ``"portald"``).
+
+Every hook is called with keyword arguments, one plugin at a time, so a plugin that raises is reported
+and skipped without affecting the others; new arguments may be added to a hook without breaking
+existing plugins. ``ctx`` is a ``portald.context.PluginContext`` bound to the plugin being called: its
+``config`` section, ``log``, ``state``, ``runner``, ``paths`` and the chosen ``driver(capability)``.
+
+Order: hooks run in pluggy's order (``tryfirst`` first, then the most recently registered, then
+``trylast``). Board plugins use that order, or the ``[drivers]`` config table, to rank their drivers.
+Every hook below must have a docstring: ``tests/test_hookspecs.py`` fails otherwise.
+"""
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("portald")
+hookimpl = pluggy.HookimplMarker("portald")
+
+
+# --- hardware: board plugins ---------------------------------------------------------------------
+
+@hookspec
+def portald_drivers(ctx):
+    """Return ``{capability: driver}`` for the hardware this board plugin can drive.
+
+    A driver is an object with ``name`` (e.g. ``"linux.hwmon"``) and ``probe() -> bool``; the core asks
+    each capability's candidates in priority order and keeps the first whose ``probe()`` is true. The
+    other methods a driver needs are defined by the capability (e.g. hwmon drivers have ``read()``).
+    """
+
+
+# --- the API: capability plugins -----------------------------------------------------------------
+
+@hookspec
+def portald_blueprints(ctx):
+    """Return a list of Flask blueprints carrying this plugin's routes (the spec's paths).
+
+    Routes declare their privilege with ``portald.auth.privileges.privilege``; undeclared reads need
+    any valid token and undeclared writes need an administrator.
+    """
+
+
+@hookspec
+def portald_profile(ctx):
+    """Return a dict of capability-profile keys (``GET /edgehub/api/profile``), e.g. ``{"hwmon": 1}``.
+
+    Called per profile request, so it must be cheap: serve sampled or probed values.
+    """
+
+
+@hookspec
+def portald_event_sources(ctx):
+    """Return ``{event_name: source}`` for ``GET /platform/api/events`` (names such as ``hwmon``).
+
+    A source is an object with ``snapshot()`` returning the JSON-able data of one event; the event bus
+    polls it while someone listens.
+    """
+
+
+# --- lifetime ------------------------------------------------------------------------------------
+
+@hookspec
+def portald_startup(ctx):
+    """Called once after drivers are chosen and before serving: check what is needed, call
+    ``ctx.set_absent(reason)`` when the plugin has nothing to offer on this machine. Start no
+    background work here that could run lazily on first use instead."""
+
+
+@hookspec
+def portald_shutdown(ctx):
+    """Called once when the daemon stops: stop background work and flush state (within 5 s)."""

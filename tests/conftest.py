@@ -1,0 +1,124 @@
+"""Shared test fixtures: a fresh app per test on a temporary state dir, logins, real OS accounts."""
+from __future__ import annotations
+
+import base64
+import os
+import pwd
+import secrets
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from portald.app import create_app
+from portald.config import Config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ADMIN_PASSWORD = "Fact0ry-Floor!"
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+@pytest.fixture
+def make_config(tmp_path):
+    def build(**overrides) -> Config:
+        base = {
+            "board": "sim",
+            "state_dir": str(tmp_path / "state"),
+            "plugins_dir": str(tmp_path / "plugins.d"),
+            "sysfs_root": str(FIXTURES / "hwmon" / "empty" / "sys"),
+            "auth": {"failure_delay_seconds": 0},
+        }
+        return Config.model_validate(_merge(base, overrides))
+    return build
+
+
+@pytest.fixture
+def make_app(make_config):
+    apps = []
+
+    def build(**overrides):
+        app = create_app(make_config(**overrides))
+        app.testing = True
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["portald"].shutdown()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def login(client, username: str, password: str, m: int = 2):
+    return client.post(f"/auth/login?m={m}", json={"username": username, "password": password})
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def basic(username: str, password: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+def admin_token(client) -> str:
+    """Log in as admin, change the default password, log in again: a token good for everything."""
+    first = login(client, "admin", "p@ssw0rd")
+    assert first.status_code == 200, first.get_json()
+    changed = client.put("/auth/user/admin/password", json={"old": "p@ssw0rd", "new": ADMIN_PASSWORD},
+                         headers=bearer(first.get_json()["token"]))
+    assert changed.status_code == 200, changed.get_json()
+    second = login(client, "admin", ADMIN_PASSWORD)
+    assert second.status_code == 200
+    client.delete_cookie("jwt")
+    return second.get_json()["token"]
+
+
+@pytest.fixture
+def admin_headers(client):
+    return bearer(admin_token(client))
+
+
+class OsUser:
+    def __init__(self, name: str, password: str):
+        self.name, self.password = name, password
+
+
+@pytest.fixture
+def os_user_factory():
+    """Real OS accounts (useradd + chpasswd), removed afterwards. Needs root, as CI has."""
+    if os.geteuid() != 0:
+        pytest.fail("OS-account tests need root (useradd/chpasswd); run them as root, as CI does")
+    if not Path("/etc/pam.d/portald").exists():
+        pytest.fail("/etc/pam.d/portald is missing: run `make pam` (make test does it)")
+    created = []
+
+    def create(groups: list[str] | None = None) -> OsUser:
+        name = "pdt" + secrets.token_hex(4)
+        password = "pw-" + secrets.token_hex(8)
+        command = ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin"]
+        if groups:
+            command += ["--groups", ",".join(groups)]
+        subprocess.run(command + [name], check=True)
+        created.append(name)
+        subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True)
+        pwd.getpwnam(name)
+        return OsUser(name, password)
+
+    yield create
+    for name in created:
+        subprocess.run(["userdel", name], check=False, stderr=subprocess.DEVNULL)
