@@ -19,7 +19,7 @@ log = logging.getLogger("portald.auth")
 def authenticate(service: str, username: str, password: str) -> bool:
     if not username or "\x00" in username or "\x00" in password:
         return False
-    handle = pam.PamAuthenticate()
+    handle = pam.PamAuthenticator()
     ok = handle.authenticate(username, password, service=service, call_end=True)
     if not ok:
         log.debug("PAM refused %r: %s (%s)", username, handle.reason, handle.code)

@@ -1,0 +1,63 @@
+"""OS-account logins (m=0) through real PAM with real accounts made by useradd/chpasswd."""
+from __future__ import annotations
+
+import subprocess
+
+import jwt
+
+from conftest import basic, bearer, login
+
+
+def test_os_user_logs_in_with_role_user(client, os_user_factory):
+    user = os_user_factory()
+    response = login(client, user.name, user.password, m=0)
+    assert response.status_code == 200, response.get_json()
+    claims = jwt.decode(response.get_json()["token"], options={"verify_signature": False})
+    assert claims["sub"] == user.name and claims["m"] == 0 and claims["role"] == "user"
+    assert client.get("/platform/api/hwmon", headers=bearer(response.get_json()["token"])).status_code == 200
+
+
+def test_default_account_type_is_os_account(client, os_user_factory):
+    user = os_user_factory()
+    assert client.post("/auth/login", json={"username": user.name, "password": user.password}).status_code == 200
+    assert client.get("/auth/token", headers=basic(user.name, user.password)).status_code == 200
+
+
+def test_os_user_wrong_password_is_401(client, os_user_factory):
+    user = os_user_factory()
+    response = login(client, user.name, user.password + "x", m=0)
+    assert response.status_code == 401 and response.get_json()["Code"] == 401
+
+
+def test_unknown_os_user_is_401(client):
+    assert login(client, "no-such-user-pdt", "whatever", m=0).status_code == 401
+
+
+def test_sudo_member_gets_admin_role(client, os_user_factory):
+    user = os_user_factory(groups=["sudo"])
+    token = login(client, user.name, user.password, m=0).get_json()["token"]
+    assert jwt.decode(token, options={"verify_signature": False})["role"] == "admin"
+
+
+def test_os_user_cannot_use_admin_account_routes(client, os_user_factory):
+    user = os_user_factory()
+    token = login(client, user.name, user.password, m=0).get_json()["token"]
+    response = client.delete("/auth/user/admin/password", headers=bearer(token))
+    assert response.status_code == 403 and response.get_json()["Code"] == 403
+
+
+def test_expired_account_is_refused_by_pam_account_check(client, os_user_factory):
+    user = os_user_factory()
+    subprocess.run(["chage", "-E", "0", user.name], check=True)
+    assert login(client, user.name, user.password, m=0).status_code == 401
+
+
+def test_locked_account_is_refused(client, os_user_factory):
+    user = os_user_factory()
+    subprocess.run(["usermod", "-L", user.name], check=True)
+    assert login(client, user.name, user.password, m=0).status_code == 401
+
+
+def test_os_account_named_admin_is_not_the_admin_account(client):
+    """m=0 with "admin" goes to PAM, never to the built-in account's default password."""
+    assert login(client, "admin", "p@ssw0rd", m=0).status_code == 401
