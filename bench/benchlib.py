@@ -32,9 +32,9 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def exit_on_sigterm() -> None:
-    """Turn SIGTERM into SystemExit so that `finally` blocks stop what we started."""
-    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+def interrupt_on_sigterm() -> None:
+    """Treat SIGTERM like Ctrl-C (KeyboardInterrupt), so that `finally` blocks stop what we started."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def free_port() -> int:

@@ -31,6 +31,7 @@ def worker(args, deadline: float, latencies: list, counts: dict) -> None:
         except (OSError, http.client.HTTPException):
             counts["errors"] += 1
             conn.close()  # http.client reconnects on the next request
+            gevent.sleep(0.01)
             continue
         latencies.append(time.perf_counter() - start)
         if not 200 <= resp.status < 400:

@@ -32,6 +32,15 @@ class NoDelayWSGIServer(WSGIServer):
                 pass
         return accepted
 
+    def wrap_socket_and_handle(self, client_socket, address):
+        # A client that gives up during the TLS handshake (port scanners, browsers refusing the
+        # self-signed certificate) is routine, not an error worth a traceback.
+        try:
+            return super().wrap_socket_and_handle(client_socket, address)
+        except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
+            log.debug("TLS handshake with %s failed: %s", address[0] if address else "?", exc)
+            return None
+
 
 class QuietHandler(WSGIHandler):
     """pywsgi logs every request and every client that disconnects mid-TLS-handshake; operators need

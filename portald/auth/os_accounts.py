@@ -16,6 +16,13 @@ import pam
 log = logging.getLogger("portald.auth")
 
 
+def preload() -> None:
+    """Load libpam now, in the main thread: python-pam finds the library lazily with
+    ``ctypes.util.find_library``, which runs ``ldconfig`` as a subprocess — and under gevent a
+    subprocess cannot be started from a threadpool thread, so the first login would fail."""
+    pam.PamAuthenticator()
+
+
 def authenticate(service: str, username: str, password: str) -> bool:
     if not username or "\x00" in username or "\x00" in password:
         return False

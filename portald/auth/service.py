@@ -27,6 +27,7 @@ class AuthService:
         self.admin = AdminAccount(store)
         self.throttle = LoginThrottle(config.max_failures, config.failure_window_seconds, config.lockout_seconds,
                                       config.failure_delay_seconds, config.failure_delay_max_seconds)
+        os_accounts.preload()
 
     # -- logging in ----------------------------------------------------------------------------------
     def login(self, username: str, password: str, method: int, address: str) -> tuple[str, object, Identity]:

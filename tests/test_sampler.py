@@ -1,0 +1,66 @@
+"""Background samplers: lazy start, idle stop, one shared collection, failures surfaced."""
+from __future__ import annotations
+
+import time
+
+import gevent
+import pytest
+
+from portald.sampler import SampleFailed, Sampler
+
+
+def test_sampler_starts_on_first_read_and_stops_when_idle():
+    calls = []
+    sampler = Sampler("t", lambda: calls.append(1) or len(calls), interval=0.01, idle_stop=0.05)
+    assert not sampler.running and not calls
+    assert sampler.latest() == 1
+    assert sampler.running
+    gevent.sleep(0.2)
+    assert not sampler.running
+    stopped_at = len(calls)
+    gevent.sleep(0.05)
+    assert len(calls) == stopped_at
+    assert sampler.latest() == stopped_at + 1  # a fresh sample after restart, not the stale one
+    sampler.stop()
+
+
+def test_concurrent_readers_share_one_collection():
+    calls = []
+
+    def slow():
+        gevent.sleep(0.05)
+        calls.append(1)
+        return "snapshot"
+
+    sampler = Sampler("t", slow, interval=10, idle_stop=10)
+    results = [g.get() for g in [gevent.spawn(sampler.latest) for _ in range(50)]]
+    assert results == ["snapshot"] * 50 and len(calls) == 1
+    sampler.stop()
+
+
+def test_collection_error_is_reported_and_sampler_recovers():
+    state = {"fail": True}
+
+    def collect():
+        if state["fail"]:
+            raise OSError("bus error")
+        return 42
+
+    sampler = Sampler("t", collect, interval=0.01, idle_stop=5)
+    with pytest.raises(SampleFailed, match="bus error"):
+        sampler.latest()
+    state["fail"] = False
+    gevent.sleep(0.05)
+    assert sampler.latest() == 42
+    sampler.stop()
+
+
+def test_blocking_collection_in_thread_times_out_without_blocking_the_hub():
+    sampler = Sampler("t", lambda: time.sleep(0.5), in_thread=True, timeout=0.1, interval=10)
+    ticks = []
+    ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.01)) for _ in range(10)])
+    with pytest.raises(SampleFailed, match="timed out"):
+        sampler.latest()
+    ticker.join()
+    assert len(ticks) == 10
+    sampler.stop()

@@ -1,0 +1,189 @@
+"""The real daemon as operators run it: ``portald run`` in a subprocess on 127.0.0.1, over HTTPS with
+its generated certificate and over plain HTTP; clean stop on SIGTERM; PAM never freezes other requests;
+TCP_NODELAY on accepted sockets."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import gevent
+import gevent.socket
+import pytest
+import requests
+from gevent.pywsgi import WSGIHandler
+
+from portald.server import NoDelayWSGIServer
+
+ADMIN_NEW = "Fact0ry-Floor!"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    def __init__(self, tmp_path: Path, http: bool):
+        self.port = _free_port()
+        self.state = tmp_path / "state"
+        config = tmp_path / "portald.toml"
+        config.write_text(f'plugins_dir = "{tmp_path / "plugins.d"}"\n[auth]\nfailure_delay_seconds = 0\n')
+        args = [sys.executable, "-m", "portald", "run", "--sim", "--listen", f"127.0.0.1:{self.port}",
+                "--state-dir", str(self.state), "--config", str(config)]
+        if http:
+            args.append("--http")
+        self.scheme = "http" if http else "https"
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.session = requests.Session()
+        # per request: a session-wide verify=False is overridden by REQUESTS_CA_BUNDLE
+        self.verify = str(self.state / "tls-cert.pem") if not http else True
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self.get("/platform/api/ping", timeout=1).text == "pong":
+                    break
+            except (requests.ConnectionError, requests.Timeout, OSError):
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"daemon did not start: {self.proc.communicate(timeout=5)}")
+            time.sleep(0.1)
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def get(self, path, **kw):
+        return self.session.get(self.url + path, verify=self.verify, **kw)
+
+    def post(self, path, **kw):
+        return self.session.post(self.url + path, verify=self.verify, **kw)
+
+    def put(self, path, **kw):
+        return self.session.put(self.url + path, verify=self.verify, **kw)
+
+    def stop(self) -> float:
+        start = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return time.monotonic() - start
+
+
+@pytest.fixture
+def start_daemon(tmp_path):
+    daemons = []
+
+    def start(http=True) -> Daemon:
+        daemon = Daemon(tmp_path, http)
+        daemons.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in daemons:
+        daemon.stop()
+
+
+def test_https_with_generated_certificate_and_secure_cookie(start_daemon):
+    daemon = start_daemon(http=False)
+    cert = daemon.state / "tls-cert.pem"
+    assert cert.exists() and (daemon.state / "tls-key.pem").stat().st_mode & 0o777 == 0o600
+    # the generated certificate verifies for 127.0.0.1
+    context = ssl.create_default_context(cafile=str(cert))
+    with socket.create_connection(("127.0.0.1", daemon.port)) as raw, \
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")
+    response = daemon.post("/auth/login?m=2", json={"username": "admin", "password": "p@ssw0rd"})
+    assert response.status_code == 200
+    assert "Secure" in response.headers["Set-Cookie"] and "HttpOnly" in response.headers["Set-Cookie"]
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_plain_http_walkthrough_and_clean_sigterm(start_daemon):
+    daemon = start_daemon(http=True)
+    token = daemon.post("/auth/login?m=2", json={"username": "admin", "password": "p@ssw0rd"}).json()["token"]
+    changed = daemon.put("/auth/user/admin/password",
+                                 json={"old": "p@ssw0rd", "new": ADMIN_NEW},
+                                 headers={"Authorization": f"Bearer {token}"})
+    assert changed.status_code == 200
+    token = daemon.post("/auth/login?m=2", json={"username": "admin", "password": ADMIN_NEW}).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    hwmon = daemon.get("/platform/api/hwmon", headers=headers)
+    assert hwmon.status_code == 200 and hwmon.json()["temperature"][0]["name"] == "CPU"
+    assert daemon.get("/edgehub/api/profile", headers=headers).json()["hwmon"] == 1
+    assert daemon.stop() < 5
+    assert daemon.proc.returncode == 0
+
+
+def test_failed_pam_login_does_not_block_other_requests(start_daemon, os_user_factory):
+    user = os_user_factory()
+    daemon = start_daemon(http=True)
+    done = {}
+
+    def bad_login():
+        start = time.monotonic()
+        requests.post(daemon.url + "/auth/login?m=0", json={"username": user.name, "password": "wrong"})
+        done["login"] = time.monotonic() - start
+
+    thread = threading.Thread(target=bad_login)
+    thread.start()
+    time.sleep(0.2)
+    pings = []
+    while thread.is_alive() and len(pings) < 50:
+        start = time.monotonic()
+        assert requests.get(daemon.url + "/platform/api/ping", timeout=5).text == "pong"
+        pings.append(time.monotonic() - start)
+    thread.join()
+    assert done["login"] > 1.0, "PAM's failure delay should make the bad login slow"
+    assert len(pings) >= 5 and max(pings) < done["login"] / 2
+
+
+def test_accepted_sockets_have_tcp_nodelay():
+    seen = []
+
+    class Handler(WSGIHandler):
+        def handle(self):
+            seen.append(self.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            return super().handle()
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"pong"]
+
+    server = NoDelayWSGIServer(("127.0.0.1", 0), app, handler_class=Handler, log=None)
+    server.start()
+    try:
+        client = gevent.socket.create_connection(("127.0.0.1", server.server_port))
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        reply = b""
+        while chunk := client.recv(4096):
+            reply += chunk
+        client.close()
+    finally:
+        server.stop()
+    assert reply.endswith(b"pong") and seen and seen[0] != 0
+
+
+def test_check_lists_every_builtin_plugin_active_with_its_driver(tmp_path):
+    env = dict(os.environ, PORTALD_PLUGINS_DIR=str(tmp_path / "none"), PORTALD_STATE_DIR=str(tmp_path / "s"))
+    result = subprocess.run([sys.executable, "-m", "portald", "check", "--sim"], capture_output=True, text=True,
+                            timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for name in ("hwmon", "irtm", "linux", "sim", "system"):
+        assert any(line.split()[:3] == [name, "active", "builtin"] for line in lines), name
+    assert any(line.split()[:2] == ["hwmon", "sim.hwmon"] for line in lines)
+    assert '"hwmon": 1' in result.stdout
