@@ -32,8 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import HOST, HWMON, PING, BenchError, admin_token, interrupt_on_sigterm, free_port, get_json, log, \
-    portald, started
+from benchlib import (HOST, HWMON, PING, BenchError, admin_token, free_port, get_json, interrupt_on_sigterm, log,
+                      portald, started)
 
 HERE = Path(__file__).resolve().parent
 NODELAY_LIMIT_MS = 20.0

@@ -1,5 +1,5 @@
-"""Routes the core itself serves: each service's ``ping`` and ``agentinfo`` (``/platform/api``,
-``/api``, ``/edgehub/api``; ``/auth`` has its own blueprint), the capability profile, and the plugin
+"""Routes the core itself serves: each service's ``ping`` and ``agentinfo`` (``/auth``,
+``/platform/api``, ``/api``, ``/edgehub/api``), the capability profile, and the plugin
 listing ``GET /platform/api/plugins`` (an addition to the spec)."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .app_context import core
 from .auth.privileges import PUBLIC, privilege
 from .profile_keys import DEFAULTS
 
-SERVICE_PREFIXES = {"/platform/api": "rest-server", "/api": "portal-service", "/edgehub/api": "edgehub-agent"}
+SERVICE_PREFIXES = {"/auth": "auth-server", "/platform/api": "rest-server", "/api": "portal-service", "/edgehub/api": "edgehub-agent"}
 
 
 def _service_blueprint(prefix: str, service: str) -> Blueprint:

@@ -1,5 +1,5 @@
-"""The ``/auth`` service: ping, agent info, API version, login (JSON and Basic), logout, the JWT
-certificate, and the admin account's password."""
+"""The ``/auth`` service: API version, login (JSON and Basic), logout, the JWT
+certificate, and the admin account's password (its ping and agent info are in ``core_routes``)."""
 from __future__ import annotations
 
 import logging
@@ -43,18 +43,6 @@ def _login_response(username: str, password: str, method: int) -> Response:
     response.set_cookie("jwt", token, max_age=core().auth.config.token_ttl_seconds, path="/",
                         httponly=True, samesite="Strict", secure=request.is_secure)
     return response
-
-
-@bp.get("/ping")
-@privilege(PUBLIC)
-def ping():
-    return Response("pong", mimetype="text/plain")
-
-
-@bp.get("/agentinfo")
-@privilege(PUBLIC)
-def agentinfo():
-    return jsonify({"version": versions.SERVICES["auth-server"]})
 
 
 @bp.get("/version")
