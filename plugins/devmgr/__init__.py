@@ -1,0 +1,1 @@
+"""devmgr plugin (being built)."""

@@ -1,0 +1,1 @@
+"""events plugin (being built)."""

@@ -1,0 +1,1 @@
+"""host plugin (being built)."""

@@ -1,0 +1,1 @@
+"""systemperf plugin (being built)."""
