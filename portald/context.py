@@ -80,6 +80,11 @@ class PluginContext:
             memos[key] = factory()
         return memos[key]
 
+    @property
+    def events(self):
+        """The event bus (``portald.events.EventBus``); available once start-up hooks have run."""
+        return self._host.events
+
     # hardware --------------------------------------------------------------------------------------
     def driver(self, capability: str):
         """The driver chosen for ``capability``, or None when no driver probed true."""

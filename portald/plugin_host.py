@@ -20,6 +20,7 @@ import pluggy
 from . import hookspecs
 from .config import Config
 from .context import Paths, PluginContext
+from .events import EventBus
 from .runner import CommandRunner
 from .sampler import Sampler
 
@@ -66,6 +67,7 @@ class PluginHost:
         self._samplers: list[Sampler] = []
         self._contexts: dict[str, PluginContext] = {}
         self.memos: dict[str, dict[str, Any]] = {}
+        self.events: EventBus | None = None
 
     @property
     def drivers(self) -> dict[str, Any]:
@@ -182,6 +184,12 @@ class PluginHost:
         self.load()
         self.choose_drivers()
         self.call("portald_startup")
+        sources: dict[str, Any] = {}
+        for plugin, offered in self.call("portald_event_sources"):
+            if isinstance(offered, dict):
+                for name, source in offered.items():
+                    sources.setdefault(name, source)
+        self.events = EventBus(sources, self.config.server.max_streams, self.config.server.heartbeat_seconds)
 
     def new_sampler(self, name: str, collect, **options) -> Sampler:
         sampler = Sampler(name, collect, **options)
@@ -209,6 +217,8 @@ class PluginHost:
         }
 
     def shutdown(self) -> None:
+        if self.events is not None:
+            self.events.shutdown()
         for sampler in self._samplers:
             sampler.stop()
         self.call("portald_shutdown", fail_plugin=False)

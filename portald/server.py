@@ -49,6 +49,12 @@ class QuietHandler(WSGIHandler):
     def log_request(self):
         log.debug("%s", self.format_request())
 
+    def get_environ(self):
+        environ = super().get_environ()
+        # lets an event stream notice at once that its client has gone (portald.events)
+        environ["portald.socket_fd"] = self.socket.fileno()
+        return environ
+
 
 def tls_context(config: Config) -> ssl.SSLContext:
     if config.server.tls_cert and config.server.tls_key:

@@ -26,7 +26,7 @@ def portald_startup(ctx):
 
 @hookimpl
 def portald_blueprints(ctx):
-    return [routes.blueprint(lambda: readings(ctx))]
+    return [routes.blueprint(ctx, lambda: readings(ctx))]
 
 
 @hookimpl

@@ -11,6 +11,7 @@ from typing import Callable
 
 from flask import Blueprint, jsonify
 
+from portald import events
 from portald.errors import NotSupported
 from portald.sampler import SampleFailed, Sampler
 
@@ -38,11 +39,16 @@ class EventSource:
         return _snapshot(lambda: self.sampler)
 
 
-def blueprint(get_sampler: Callable[[], Sampler | None]) -> Blueprint:
+def blueprint(ctx, get_sampler: Callable[[], Sampler | None]) -> Blueprint:
     bp = Blueprint("hwmon", __name__, url_prefix="/platform/api/hwmon")
 
     @bp.get("")
     def all_readings():
+        """JSON, or with ``Accept: text/event-stream`` the same JSON as ``event: message`` frames."""
+        if events.wants_stream():
+            if get_sampler() is None:
+                raise NotSupported()
+            return ctx.events.response(["hwmon"], {"hwmon": "message"})
         data = _snapshot(get_sampler)
         if not any(data.values()):
             raise NotSupported()

@@ -1,0 +1,177 @@
+"""The event bus behind every Server-Sent Events stream.
+
+Plugins contribute named sources (``portald_event_sources``: ``{name: source}``, a source has
+``snapshot()`` and optionally ``interval`` seconds). For each source one *pump* greenlet runs while at
+least one subscriber listens: it takes a snapshot, serialises it to JSON once, and hands the same bytes
+to every subscriber's bounded queue — so N subscribers cost one collection and one serialisation, and
+a slow subscriber loses its oldest events instead of growing memory. A pump sends only when the data
+changed; a new subscriber gets the latest payload at once. The pump stops with its last subscriber.
+
+A stream ends promptly when its client goes away: pywsgi only notices on the next write, so the stream
+also watches its socket (``portald.socket_fd`` in the WSGI environ) — an SSE client sends nothing after
+its request, so any readability (EOF, TLS close_notify) means it has gone. Between events a comment
+line is sent every ``heartbeat`` seconds (15 by default) to keep proxies from closing the stream.
+Concurrent streams are capped (``server.max_streams``): beyond it, 503.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Iterator
+
+import gevent
+import gevent.socket
+from gevent.queue import Empty, Full, Queue
+from flask import Response, request
+
+from .errors import Unavailable
+
+log = logging.getLogger("portald.events")
+
+QUEUE_LENGTH = 16
+_CLOSED = object()
+
+
+def wants_stream() -> bool:
+    """True when the request asks for Server-Sent Events instead of JSON."""
+    return "text/event-stream" in request.headers.get("Accept", "")
+
+
+class Subscription:
+    def __init__(self, bus: "EventBus", renames: dict[str, str]):
+        self.bus, self.renames = bus, renames
+        self.queue: Queue = Queue(QUEUE_LENGTH)
+        self.dropped = 0
+
+    def offer(self, chunk: bytes | object) -> None:
+        while True:
+            try:
+                self.queue.put_nowait(chunk)
+                return
+            except Full:
+                try:
+                    self.queue.get_nowait()
+                    self.dropped += 1
+                except Empty:
+                    pass
+
+    def close(self) -> None:
+        self.offer(_CLOSED)
+
+
+class _Pump:
+    def __init__(self, name: str, source: Any, default_interval: float):
+        self.name, self.source = name, source
+        self.interval = float(getattr(source, "interval", default_interval))
+        self.subscribers: set[Subscription] = set()
+        self.payload: bytes | None = None
+        self.greenlet: gevent.Greenlet | None = None
+        self.snapshots = 0
+
+    def frame(self, sub: Subscription) -> bytes:
+        event = sub.renames.get(self.name, self.name)
+        return b"event: " + event.encode() + b"\ndata: " + self.payload + b"\n\n"
+
+    def run(self) -> None:
+        while self.subscribers:
+            try:
+                data = self.source.snapshot()
+            except Exception as exc:  # a source with no data now sends nothing this round
+                log.debug("event source %s: %s", self.name, exc)
+            else:
+                self.snapshots += 1
+                payload = json.dumps(data, separators=(",", ":")).encode()
+                if payload != self.payload:
+                    self.payload = payload
+                    frames: dict[str, bytes] = {}
+                    for sub in list(self.subscribers):
+                        event = sub.renames.get(self.name, self.name)
+                        if event not in frames:
+                            frames[event] = self.frame(sub)
+                        sub.offer(frames[event])
+            gevent.sleep(self.interval)
+
+
+class _Stream:
+    """The body of one SSE response. Cleanup lives in ``close()``, which the WSGI server always calls —
+    a generator's ``finally`` would not run for a response whose body was never started."""
+
+    def __init__(self, bus: "EventBus", sub: Subscription, fd: int | None):
+        self.bus, self.sub, self.fd = bus, sub, fd
+        self.closed = False
+        bus.streams += 1
+        self.watcher = gevent.spawn(self._watch_client) if fd is not None else None
+
+    def _watch_client(self) -> None:
+        try:
+            gevent.socket.wait_read(self.fd)
+        except Exception:
+            pass
+        self.sub.close()
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b": stream open\n\n"
+        while not self.closed:
+            try:
+                chunk = self.sub.queue.get(timeout=self.bus.heartbeat)
+            except Empty:
+                chunk = b": heartbeat\n\n"
+            if chunk is _CLOSED:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.watcher is not None:
+            self.watcher.kill(block=False)
+        self.bus.unsubscribe(self.sub)
+        self.bus.streams -= 1
+
+
+class EventBus:
+    def __init__(self, sources: dict[str, Any], max_streams: int, heartbeat: float = 15.0,
+                 default_interval: float = 2.0):
+        self.pumps = {name: _Pump(name, source, default_interval) for name, source in sources.items()}
+        self.max_streams, self.heartbeat = max_streams, heartbeat
+        self.streams = 0
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.pumps)
+
+    def subscribe(self, names: list[str], renames: dict[str, str] | None = None) -> Subscription:
+        sub = Subscription(self, renames or {})
+        for name in names:
+            pump = self.pumps.get(name)
+            if pump is None:
+                continue
+            pump.subscribers.add(sub)
+            if pump.payload is not None and pump.greenlet is not None and not pump.greenlet.dead:
+                sub.offer(pump.frame(sub))
+            if pump.greenlet is None or pump.greenlet.dead:
+                pump.greenlet = gevent.spawn(pump.run)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        for pump in self.pumps.values():
+            pump.subscribers.discard(sub)
+            if not pump.subscribers and pump.greenlet is not None:
+                pump.greenlet.kill(block=False)
+                pump.greenlet = None
+
+    def response(self, names: list[str], renames: dict[str, str] | None = None) -> Response:
+        """A ``text/event-stream`` response carrying the named sources."""
+        if self.streams >= self.max_streams:
+            raise Unavailable("too many event streams open")
+        fd = request.environ.get("portald.socket_fd")
+        return Response(_Stream(self, self.subscribe(names, renames), fd), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    def shutdown(self) -> None:
+        for pump in self.pumps.values():
+            for sub in list(pump.subscribers):
+                sub.close()
+            if pump.greenlet is not None:
+                pump.greenlet.kill(block=False)
