@@ -1,15 +1,14 @@
-"""The generic Linux board: drivers that read the kernel's standard interfaces (sysfs hwmon, DMI)
+"""The generic Linux board: drivers that read the kernel's standard interfaces (sysfs hwmon, DMI, ...)
 under the configured roots. These are the fallback drivers: ``trylast`` so that an OEM board plugin's
-drivers, and the sim board's, are asked first."""
-from portald.hookspecs import hookimpl
+drivers, and the sim board's, are asked first.
 
-from .dmi import LinuxBoardDriver
-from .hwmon import LinuxHwmonDriver
+One module per capability (``CAPABILITY`` + ``create_driver(ctx)``), collected by
+``portald.board.collect_drivers``.
+"""
+from portald.board import collect_drivers
+from portald.hookspecs import hookimpl
 
 
 @hookimpl(trylast=True)
 def portald_drivers(ctx):
-    return {
-        "hwmon": LinuxHwmonDriver(ctx.paths.sysfs_root),
-        "board": LinuxBoardDriver(ctx.paths.sysfs_root),
-    }
+    return collect_drivers(__name__, ctx)

@@ -32,3 +32,10 @@ class LinuxBoardDriver:
                 continue
             out[field] = value
         return out
+
+
+CAPABILITY = "board"
+
+
+def create_driver(ctx):
+    return LinuxBoardDriver(ctx.paths.sysfs_root)

@@ -176,3 +176,10 @@ def _rename_shared(sensors, names, suffix) -> list[str]:
         f"{s.chip}.hwmon{s.hwmon} {suffix(s)}" if counts[s.kind, name] > 1 else name
         for s, name in zip(sensors, names)
     ]
+
+
+CAPABILITY = "hwmon"
+
+
+def create_driver(ctx):
+    return LinuxHwmonDriver(ctx.paths.sysfs_root)

@@ -21,3 +21,10 @@ class SimBoardDriver:
             "bios_version": "SIM 1.00",
             "bios_date": "01/01/2026",
         }
+
+
+CAPABILITY = "board"
+
+
+def create_driver(ctx):
+    return SimBoardDriver()

@@ -92,3 +92,10 @@ class SimHwmonDriver:
         share = (self._state["CPU"] - cpu.low) / (cpu.high - cpu.low)
         rpm = _FAN_LOW + share * (_FAN_HIGH - _FAN_LOW) + self._state["FAN0"]
         return int(round(min(_FAN_HIGH, max(_FAN_LOW, rpm))))
+
+
+CAPABILITY = "hwmon"
+
+
+def create_driver(ctx):
+    return SimHwmonDriver()
