@@ -71,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(config) -> int:
     from .app import create_app
+    from .memory import tune_malloc
     from .server import serve
+
+    tune_malloc()
 
     try:
         app = create_app(config)
