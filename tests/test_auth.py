@@ -224,3 +224,19 @@ def test_version_and_agentinfo(client):
     assert client.get("/auth/agentinfo").get_json() == {"version": "v1.9.1"}
     ping = client.get("/auth/ping")
     assert ping.status_code == 200 and ping.data == b"pong"
+
+
+def test_a_verified_token_still_expires(tmp_path):
+    import time
+
+    import pytest
+
+    from portald.auth.tokens import InvalidToken, TokenService
+    from portald.state import StateStore
+
+    service = TokenService(StateStore(tmp_path), ttl_seconds=1)
+    token, _ = service.issue("admin", 2, "admin", 0)
+    assert service.verify(token, 0).user == "admin"
+    time.sleep(1.1)
+    with pytest.raises(InvalidToken):
+        service.verify(token, 0)

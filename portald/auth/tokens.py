@@ -21,6 +21,7 @@ from ..state import StateStore
 from ..tls import ensure_key_and_cert
 
 ALGORITHM = "ES256"
+_VERIFIED_CACHE = 1024
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class TokenService:
         self._db.execute("CREATE TABLE IF NOT EXISTS revoked (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL)")
         self._db.execute("DELETE FROM revoked WHERE exp < ?", (int(time.time()),))
         self._revoked = {row[0] for row in self._db.execute("SELECT jti FROM revoked")}
+        self._verified: dict[str, dict] = {}
 
     def issue(self, user: str, method: int, role: str, password_generation: int = 0,
               must_change_password: bool = False) -> tuple[str, dt.datetime]:
@@ -65,11 +67,18 @@ class TokenService:
         return token, dt.datetime.fromtimestamp(exp).astimezone()
 
     def verify(self, token: str, admin_generation: int) -> Identity:
-        try:
-            claims = jwt.decode(token, self._public, algorithms=[ALGORITHM],
-                                options={"require": ["sub", "exp", "jti", "m", "role"]})
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(str(exc)) from None
+        claims = self._verified.get(token)
+        if claims is None or claims["exp"] <= time.time():
+            try:
+                claims = jwt.decode(token, self._public, algorithms=[ALGORITHM],
+                                    options={"require": ["sub", "exp", "jti", "m", "role"]})
+            except jwt.PyJWTError as exc:
+                raise InvalidToken(str(exc)) from None
+            # the ECDSA check is most of a request's cost; the same token string has the same
+            # signature, so remember it (expiry, revocation and generation are still checked below)
+            if len(self._verified) >= _VERIFIED_CACHE:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = claims
         if claims["jti"] in self._revoked:
             raise InvalidToken("token has been revoked")
         if claims["m"] == 2 and claims.get("pwg") != admin_generation:
