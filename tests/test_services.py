@@ -90,7 +90,7 @@ def bus():
 @pytest.fixture
 def make_services_app(make_app, bus):
     def build(**settings):
-        return make_app(plugins={"services": {"bus_address": bus.address, "job_timeout_seconds": 2, **settings}})
+        return make_app(board="auto", plugins={"services": {"bus_address": bus.address, "job_timeout_seconds": 2, **settings}})
     return build
 
 
@@ -300,7 +300,7 @@ def test_profile_reports_service_list_when_systemd_answers(client, admin_headers
 
 
 def test_without_a_bus_the_capability_is_absent_and_endpoints_404(make_app, tmp_path):
-    app = make_app(plugins={"services": {"bus_address": f"unix:path={tmp_path}/no-bus"}})
+    app = make_app(board="auto", plugins={"services": {"bus_address": f"unix:path={tmp_path}/no-bus"}})
     client = app.test_client()
     headers = bearer(admin_token(client))
     assert _profile(client, headers)["service:list"] == 0
@@ -313,7 +313,7 @@ def test_without_a_bus_the_capability_is_absent_and_endpoints_404(make_app, tmp_
 
 def test_a_bus_without_systemd_is_absent_too(make_app, bus):
     bus.kill_systemd()
-    client = make_app(plugins={"services": {"bus_address": bus.address}}).test_client()
+    client = make_app(board="auto", plugins={"services": {"bus_address": bus.address}}).test_client()
     headers = bearer(admin_token(client))
     assert _profile(client, headers)["service:list"] == 0
     assert "org.freedesktop.systemd1" in _plugin_record(client, headers)["reason"]
@@ -326,7 +326,7 @@ def test_a_socket_that_never_answers_is_absent_after_the_probe_timeout(make_app,
         mute.bind(str(path))
         mute.listen(4)
         started = time.monotonic()
-        client = make_app(plugins={"services": {"bus_address": f"unix:path={path}",
+        client = make_app(board="auto", plugins={"services": {"bus_address": f"unix:path={path}",
                                                 "probe_timeout_seconds": 0.3}}).test_client()
         assert time.monotonic() - started < 3
         assert _profile(client, bearer(admin_token(client)))["service:list"] == 0
@@ -346,7 +346,7 @@ def test_systemd_going_away_later_is_422_not_500(client, admin_headers, bus):
 
 @pytest.mark.parametrize("bus_address", ["tcp:host=127.0.0.1,port=1", "nonsense", "unix:path"])
 def test_bus_address_that_is_not_a_unix_socket_fails_the_plugin_with_a_reason(make_app, bus_address):
-    client = make_app(plugins={"services": {"bus_address": bus_address}}).test_client()
+    client = make_app(board="auto", plugins={"services": {"bus_address": bus_address}}).test_client()
     headers = bearer(admin_token(client))
     record = _plugin_record(client, headers)
     assert record["state"] == "failed" and "bus_address" in record["reason"]

@@ -9,7 +9,7 @@ PID 1, a system bus that is down) the capability is absent: its endpoints answer
 
 A ``services`` driver has ``probe()``, ``services()`` (a list of ``Service(unit, description, status)``),
 ``status(unit)`` and ``control(unit, action)``, takes unit names checked by ``unit_names`` and raises
-``ServiceError`` (``NoSuchService``) with a message meant for the client.
+``portald.drivers.DriverError`` (``NotFound`` for an unknown unit) with a message meant for the client.
 
 Config ``[plugins.services]``: ``bus_address`` (default the system bus), ``call_timeout_seconds``
 (each D-Bus call, 5), ``job_timeout_seconds`` (how long a start/stop/restart waits for its job, 25),

@@ -24,10 +24,11 @@ from typing import Callable, Literal
 from flask import Blueprint, jsonify
 
 from portald.app_context import identity
+from portald.drivers import DriverError
 from portald.errors import AreaError, NotSupported
 from portald.validation import Body, parse_body
 
-from .systemd_dbus import ServiceError
+
 from .unit_names import InvalidName, service_name, service_unit
 
 AREA = "Service"
@@ -57,7 +58,7 @@ def blueprint(get_driver: Callable[[], object | None], log: logging.Logger) -> B
     def service_list():
         try:
             services = driver().services()
-        except ServiceError as exc:
+        except DriverError as exc:
             raise AreaError(AREA, str(exc)) from None
         return jsonify([{"name": service_name(s.unit), "displayName": s.description or service_name(s.unit),
                          "description": s.description, "status": s.status} for s in services])
@@ -67,7 +68,7 @@ def blueprint(get_driver: Callable[[], object | None], log: logging.Logger) -> B
         found, unit = driver(), unit_of(name)
         try:
             return jsonify({"status": found.status(unit)})
-        except ServiceError as exc:
+        except DriverError as exc:
             raise AreaError(AREA, str(exc)) from None
 
     @bp.put("/<name>")
@@ -77,7 +78,7 @@ def blueprint(get_driver: Callable[[], object | None], log: logging.Logger) -> B
         who = identity().user
         try:
             found.control(unit, action)
-        except ServiceError as exc:
+        except DriverError as exc:
             log.warning("%s could not %s %s: %s", who, action, unit, exc)
             raise AreaError(AREA, str(exc)) from None
         log.info("%s %s %s", who, DONE[action], unit)

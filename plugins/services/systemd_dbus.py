@@ -35,6 +35,8 @@ from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import open_dbus_connection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
+from portald.drivers import DriverError, NotFound
+
 log = logging.getLogger("portald.plugins.services")
 
 SYSTEMD = "org.freedesktop.systemd1"
@@ -46,11 +48,11 @@ JOB_SUCCEEDED = frozenset({"done", "skipped"})  # "skipped": nothing to do, e.g.
 DISABLED_FILE_STATES = frozenset({"disabled", "masked", "masked-runtime"})
 
 
-class ServiceError(Exception):
+class ServiceError(DriverError):
     """systemd refused, failed or could not be reached; the message is meant for the API client."""
 
 
-class NoSuchService(ServiceError):
+class NoSuchService(ServiceError, NotFound):
     """systemd knows no unit of that name."""
 
 
