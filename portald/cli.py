@@ -87,6 +87,7 @@ def _run(config) -> int:
 
 def _check(config, show_privileges: bool) -> int:
     import tempfile
+    from pathlib import Path
 
     from .app import create_app
     from .auth import privileges
@@ -94,7 +95,7 @@ def _check(config, show_privileges: bool) -> int:
 
     # check must not create keys in the real state dir: auth lives in a throwaway folder here
     with tempfile.TemporaryDirectory(prefix="portald-check-") as scratch:
-        config = config.model_copy(update={"state_dir": config.state_dir if config.state_dir.exists() else scratch})
+        config = config.model_copy(update={"state_dir": config.state_dir if config.state_dir.exists() else Path(scratch)})
         app = create_app(config)
         core = app.extensions["portald"]
         try:

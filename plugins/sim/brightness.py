@@ -1,0 +1,49 @@
+"""A simulated display backlight for the virtual board: brightness 0 to 9 (the spec's example range),
+5 at first start, kept in the sim board's state folder (``brightness.json``) across restarts."""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+MIN, MAX, DEFAULT = 0, 9, 5
+FILE = "brightness.json"
+
+
+def _load(state) -> int:
+    try:
+        value = (state.read_json(FILE) or {}).get("value", DEFAULT)
+    except (ValueError, AttributeError, OSError) as exc:
+        log.warning("sim brightness state %s unreadable, starting afresh: %s", state.path(FILE), exc)
+        return DEFAULT
+    if type(value) is not int or not MIN <= value <= MAX:
+        log.warning("sim brightness state %s malformed, starting afresh", state.path(FILE))
+        return DEFAULT
+    return value
+
+
+class SimBrightnessDriver:
+    name = "sim.brightness"
+
+    def __init__(self, state):
+        self._state = state
+        self._value = _load(state)
+
+    def probe(self) -> bool:
+        return True
+
+    def read(self) -> dict[str, int]:
+        return {"min": MIN, "max": MAX, "value": self._value}
+
+    def write(self, value: int) -> None:
+        if not MIN <= value <= MAX:
+            raise OSError(f"brightness {value} outside {MIN}..{MAX}")
+        self._state.write_json(FILE, {"value": value})
+        self._value = value
+
+
+CAPABILITY = "brightness"
+
+
+def create_driver(ctx):
+    return SimBrightnessDriver(ctx.state)
