@@ -1,0 +1,56 @@
+"""The ``/platform/api/systemperf`` routes and the ``systemperf`` event.
+
+``info`` is one object, not a list, even on a machine with several CPUs: the spec shows an object and a
+client reads ``cpu.info.modelName``. It describes the first logical CPU (processor 0), which on every
+single-package machine describes them all; ``usage`` has one entry per logical CPU. (On big.LITTLE ARM
+parts the other cluster's core name is not shown.)
+
+The spec lists no per-resource SSE variant for systemperf (only ``/platform/api/events`` carries it), so
+``Accept: text/event-stream`` on these paths still gets JSON.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Blueprint, jsonify
+
+from portald.errors import NotSupported
+from portald.sampler import SampleFailed, Sampler
+
+
+def snapshot(get_sampler: Callable[[], Sampler | None]) -> dict:
+    sampler = get_sampler()
+    if sampler is None:
+        raise NotSupported()
+    try:
+        return sampler.latest()
+    except SampleFailed as exc:
+        raise NotSupported(f"no available data: {exc}") from None
+
+
+class EventSource:
+    """The ``systemperf`` event: the same JSON as ``GET /platform/api/systemperf``."""
+
+    def __init__(self, sampler: Sampler):
+        self.sampler = sampler
+
+    def snapshot(self) -> dict:
+        return snapshot(lambda: self.sampler)
+
+
+def blueprint(get_sampler: Callable[[], Sampler | None]) -> Blueprint:
+    bp = Blueprint("systemperf", __name__, url_prefix="/platform/api/systemperf")
+
+    @bp.get("")
+    def everything():
+        return jsonify(snapshot(get_sampler))
+
+    @bp.get("/cpu")
+    def cpu():
+        return jsonify(snapshot(get_sampler)["cpu"])
+
+    @bp.get("/memory")
+    def memory():
+        return jsonify(snapshot(get_sampler)["memory"])
+
+    return bp

@@ -1,0 +1,168 @@
+"""``/platform/api/systemperf*`` and the ``systemperf`` event: the spec's shapes on this machine, CPU
+descriptions parsed from real kernels' cpuinfo (x86, arm64, armv7), usage measured by the sampler."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import gevent
+import psutil
+import pytest
+
+from portald_plugins.systemperf.collector import Collector, parse_cpuinfo
+
+from conftest import FIXTURES, admin_token, bearer
+
+MACHINES = FIXTURES / "systemperf"
+INFO_TYPES = {"cpu": int, "vendorId": str, "family": str, "model": str, "stepping": int, "physicalId": str,
+              "coreId": str, "cores": int, "modelName": str, "mhz": float, "cacheSize": int, "flags": list,
+              "microcode": str}
+MEMORY_FIELDS = {"total", "available", "used", "usedPercent", "free", "active", "inactive", "buffers", "cached",
+                 "shared", "slab"}
+PATHS = ("/platform/api/systemperf", "/platform/api/systemperf/cpu", "/platform/api/systemperf/memory")
+SSE = {"Accept": "text/event-stream"}
+
+
+def _logged_in(make_app, **overrides):
+    app = make_app(**overrides)
+    client = app.test_client()
+    return app, client, bearer(admin_token(client))
+
+
+def _first_frame(response, timeout: float = 5.0) -> tuple[str, str]:
+    buffer, chunks = b"", iter(response.response)
+    with gevent.Timeout(timeout):
+        while True:
+            buffer += next(chunks)
+            while b"\n\n" in buffer:
+                block, buffer = buffer.split(b"\n\n", 1)
+                lines = dict(line.split(b": ", 1) for line in block.split(b"\n") if not line.startswith(b":"))
+                if lines:
+                    return lines[b"event"].decode(), lines[b"data"].decode()
+
+
+def test_systemperf_has_the_spec_shape_with_this_machines_figures(client, admin_headers):
+    response = client.get("/platform/api/systemperf", headers=admin_headers)
+    assert response.status_code == 200
+    data = response.get_json()
+    assert set(data) == {"cpu", "memory"} and set(data["cpu"]) == {"info", "usage"}
+    info = data["cpu"]["info"]
+    assert {key: type(value) for key, value in info.items()} == INFO_TYPES
+    assert info["modelName"] and info["flags"] and info["cores"] >= 1
+    usage = data["cpu"]["usage"]
+    assert len(usage) == psutil.cpu_count()
+    assert all(isinstance(u, (int, float)) and 0 <= u <= 100 for u in usage)
+    memory = data["memory"]
+    assert set(memory) == MEMORY_FIELDS
+    assert memory["total"] == psutil.virtual_memory().total
+    assert 0 < memory["usedPercent"] < 100
+    for field in MEMORY_FIELDS - {"total", "usedPercent"}:
+        assert isinstance(memory[field], int) and 0 <= memory[field] <= memory["total"], field
+
+
+def test_cpu_and_memory_endpoints_are_the_parts_of_the_whole(make_app):
+    _, client, headers = _logged_in(make_app, plugins={"systemperf": {"interval_seconds": 60}})
+    whole = client.get("/platform/api/systemperf", headers=headers).get_json()
+    assert client.get("/platform/api/systemperf/cpu", headers=headers).get_json() == whole["cpu"]
+    assert client.get("/platform/api/systemperf/memory", headers=headers).get_json() == whole["memory"]
+
+
+@pytest.mark.parametrize("machine", ["x86-xeon-vm", "arm64-rpi4", "armv7-rpi4"])
+def test_cpu_info_from_each_kernels_cpuinfo_layout(make_app, machine):
+    root = MACHINES / machine
+    overrides = {"procfs_root": str(root / "proc")}
+    if (root / "sys").is_dir():
+        overrides["sysfs_root"] = str(root / "sys")
+    _, client, headers = _logged_in(make_app, **overrides)
+    expected = json.loads((root / "expected-info.json").read_text())
+    response = client.get("/platform/api/systemperf/cpu", headers=headers)
+    assert response.status_code == 200
+    assert response.get_json()["info"] == expected
+
+
+def test_parser_keeps_processor_blocks_and_drops_the_arm_board_block():
+    rpi = parse_cpuinfo((MACHINES / "arm64-rpi4" / "proc" / "cpuinfo").read_text())
+    assert [b["processor"] for b in rpi] == ["0", "1", "2", "3"]
+    assert all("Hardware" not in b and "Model" not in b for b in rpi)
+    x86 = parse_cpuinfo((MACHINES / "x86-xeon-vm" / "proc" / "cpuinfo").read_text())
+    assert [b["core id"] for b in x86] == ["0", "1"]
+
+
+def test_collector_alone_needs_a_processor_in_cpuinfo(tmp_path):
+    (tmp_path / "cpuinfo").write_text("Hardware\t: BCM2835\n")
+    with pytest.raises(ValueError):
+        Collector(tmp_path / "cpuinfo", tmp_path).info()
+
+
+def test_usage_rises_on_the_cpu_running_a_busy_loop(make_app):
+    app, client, headers = _logged_in(make_app, plugins={"systemperf": {"interval_seconds": 0.2}})
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        client.get("/platform/api/systemperf/cpu", headers=headers)
+        sampler = app.extensions["portald"].host.memos["systemperf"]["sampler"]
+        start = sampler.collections
+        with gevent.Timeout(5):
+            while sampler.collections < start + 2:
+                gevent.sleep(0.05)
+        usage = client.get("/platform/api/systemperf/cpu", headers=headers).get_json()["usage"]
+    finally:
+        busy.kill()
+        busy.wait()
+    assert max(usage) > 50, usage
+
+
+def test_requests_share_the_sampler_instead_of_measuring(client, admin_headers, app):
+    for _ in range(20):
+        assert client.get("/platform/api/systemperf", headers=admin_headers).status_code == 200
+    sampler = app.extensions["portald"].host.memos["systemperf"]["sampler"]
+    assert sampler.running and sampler.in_thread
+    assert sampler.collections <= 2
+
+
+def test_profile_says_systemperf_1(client, admin_headers):
+    assert client.get("/edgehub/api/profile", headers=admin_headers).get_json()["systemperf"] == 1
+
+
+def test_no_cpuinfo_means_absent_profile_0_and_404(make_app, tmp_path):
+    app, client, headers = _logged_in(make_app, procfs_root=str(tmp_path))
+    assert client.get("/edgehub/api/profile", headers=headers).get_json()["systemperf"] == 0
+    for path in PATHS:
+        response = client.get(path, headers=headers)
+        assert response.status_code == 404 and response.get_json()["message"], path
+    record = next(p for p in app.extensions["portald"].host.status()["plugins"] if p["name"] == "systemperf")
+    assert record["state"] == "absent" and "cpuinfo" in record["reason"]
+
+
+def test_systemperf_event_carries_the_get_json(client, admin_headers):
+    plain = client.get("/platform/api/systemperf", headers=admin_headers).get_json()
+    response = client.get("/platform/api/events?events=systemperf", headers={**admin_headers, **SSE},
+                          buffered=False)
+    name, data = _first_frame(response)
+    response.close()
+    assert name == "systemperf"
+    streamed = json.loads(data)
+    assert set(streamed) == set(plain) and streamed["cpu"]["info"] == plain["cpu"]["info"]
+    assert set(streamed["memory"]) == MEMORY_FIELDS
+
+
+def test_spec_lists_no_per_resource_stream_so_event_stream_accept_gets_json(client, admin_headers):
+    response = client.get("/platform/api/systemperf", headers={**admin_headers, **SSE})
+    assert response.status_code == 200 and response.mimetype == "application/json"
+
+
+def test_bad_interval_config_falls_back_to_the_default(make_app):
+    _, client, headers = _logged_in(make_app, plugins={"systemperf": {"interval_seconds": "fast"}})
+    assert client.get("/platform/api/systemperf", headers=headers).status_code == 200
+
+
+def test_systemperf_needs_token(client):
+    for path in PATHS:
+        response = client.get(path)
+        assert response.status_code == 401 and response.get_json()["Code"] == 401, path
+
+
+def test_systemperf_rejects_writes(client, admin_headers):
+    for path in PATHS:
+        response = client.put(path, json={}, headers=admin_headers)
+        assert response.status_code == 405 and response.get_json()["message"], path
