@@ -1,0 +1,44 @@
+"""``GET /platform/api/perif/redundant_power``: JSON, or with ``Accept: text/event-stream`` the same JSON
+as ``event: message`` frames (the ``pwrstatus`` source of ``/platform/api/events``). An input that cannot
+be read is the spec's 404 "no available data", with the reason."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from portald import events
+from portald.errors import NotSupported
+
+
+def status(driver) -> dict:
+    if driver is None:
+        raise NotSupported()
+    try:
+        states = driver.read()
+    except OSError as exc:
+        raise NotSupported(f"no available data: {exc}") from None
+    return {"vin1State": int(states["vin1"]), "vin2State": int(states["vin2"])}
+
+
+class EventSource:
+    """The ``pwrstatus`` event: the same JSON as the GET."""
+
+    def __init__(self, driver, interval: float):
+        self.driver, self.interval = driver, interval
+
+    def snapshot(self) -> dict:
+        return status(self.driver)
+
+
+def blueprint(ctx) -> Blueprint:
+    bp = Blueprint("power", __name__, url_prefix="/platform/api/perif/redundant_power")
+
+    @bp.get("")
+    def redundant_power():
+        driver = ctx.driver("power")
+        if events.wants_stream():
+            if driver is None:
+                raise NotSupported()
+            return ctx.events.response(["pwrstatus"], {"pwrstatus": "message"})
+        return jsonify(status(driver))
+
+    return bp
