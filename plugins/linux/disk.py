@@ -1,0 +1,206 @@
+"""Physical disks from sysfs (``<sysfs_root>/block``), with their mounted partitions and S.M.A.R.T.
+
+This module owns the Linux ``disk`` driver: which block devices are disks, their identity (size, block
+size, vendor, model, serial number, firmware revision, media type) and their mounted filesystems
+(through ``disk_mounts``); S.M.A.R.T. comes from ``smart`` (smartctl). No web code. It reads the
+capability's own config section ``[plugins.disk]``: ``smartctl`` (command, default ``["smartctl"]``),
+``smart_timeout_seconds`` (20), ``rootfs`` (``"/"``) and ``include_virtual`` (false).
+
+Which entries of ``block/`` are disks:
+
+* a physical disk has a ``device`` link to the hardware under it; loop, ram, zram, device-mapper, md
+  and nbd devices have none (``include_virtual = true`` keeps them). The resolved path is no guide:
+  with native NVMe multipath (Debian's and most distributions' kernels) ``nvme0n1`` lives under
+  ``devices/virtual/nvme-subsystem/`` although it is a real drive;
+* ``hidden`` disks are skipped: they are the per-controller paths (``nvme0c0n1``) of a multipath NVMe
+  namespace, already shown as ``nvme0n1``;
+* ``mmcblkNbootM`` and ``mmcblkNrpmb`` are skipped: they are hardware partitions of the same eMMC chip
+  (bootloader areas, usually force read-only, and the replay-protected block), not separate disks;
+* size 0 means no medium (empty card reader, empty optical drive): skipped.
+
+Partitions are the mounted filesystems on the disk, its partitions, and what is stacked on them
+(LUKS, LVM, RAID: the ``holders/`` chain), in that order; unmounted partitions and swap have no mount
+point and are not listed (as on the original Windows product, which listed volumes).
+
+Identity quirks: a SATA disk behind libata reports SCSI vendor ``"ATA"`` (ATA IDENTIFY has no vendor
+field) and only the last 4 characters of its firmware revision (the SCSI INQUIRY field is 4 bytes);
+its serial number is in the unit-serial VPD page (``vpd_pg80``). NVMe and eMMC have no vendor string:
+the PCI vendor id of the NVMe controller (``0x144d``) and the eMMC/SD manufacturer id (``0x000015``)
+are given instead. USB bridges often answer no VPD page: the USB device's own serial is used.
+``queue/rotational`` is not used: USB sticks report 1, and the spec's ``mediaType`` is the Windows
+classification (fixed / external / removable), not HDD/SSD.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Callable
+
+from .disk_mounts import first_mount, partition_entry, read_mounts
+from .smart import SmartCtl
+
+log = logging.getLogger(__name__)
+
+SECTOR = 512  # sysfs "size" is in 512-byte sectors whatever the logical block size
+_HW_PARTITION = re.compile(r"mmcblk\d+(boot\d+|rpmb)")
+FIXED, EXTERNAL, REMOVABLE = "Fixed hard disk media", "External hard disk media", "Removable media"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def _int(path: Path) -> int:
+    try:
+        return int(_read(path))
+    except ValueError:
+        return 0
+
+
+def _first(*sources: Path | str) -> str:
+    """The first non-empty value: sysfs files are read, strings taken as they are."""
+    for source in sources:
+        text = source if isinstance(source, str) else _read(source)
+        if text:
+            return text
+    return ""
+
+
+def _natural(name: str):
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+class LinuxDiskDriver:
+    name = "linux.disk"
+
+    def __init__(self, sysfs_root: Path, mountinfo: Path, rootfs: Path = Path(os.sep),
+                 include_virtual: bool = False, smartctl: SmartCtl | None = None,
+                 statvfs: Callable = os.statvfs):
+        self.sysfs_root, self.block = Path(sysfs_root), Path(sysfs_root, "block")
+        self.mountinfo, self.rootfs, self.include_virtual = Path(mountinfo), Path(rootfs), include_virtual
+        self.smartctl, self.statvfs = smartctl, statvfs
+
+    def probe(self) -> bool:
+        if self._disk_dirs():
+            return True
+        log.debug("no physical disk under %s", self.block)
+        return False
+
+    def disks(self) -> list[dict]:
+        mounts = read_mounts(self.mountinfo)
+        disks = []
+        for name, folder in self._disk_dirs():
+            try:
+                disks.append(self._disk(name, folder, mounts))
+            except OSError as exc:  # unplugged while being read
+                log.debug("disk %s skipped: %s", name, exc)
+        return disks
+
+    def smart(self, name: str) -> list[dict] | None:
+        return self.smartctl.attributes(name) if self.smartctl else []
+
+    def _disk_dirs(self) -> list[tuple[str, Path]]:
+        try:
+            names = sorted(os.listdir(self.block), key=_natural)
+        except OSError as exc:
+            log.debug("cannot list %s: %s", self.block, exc)
+            return []
+        found = []
+        for name in names:
+            folder = self.block / name
+            if not self.include_virtual and not (folder / "device").exists():
+                continue
+            if _read(folder / "hidden") == "1" or _HW_PARTITION.fullmatch(name) or _int(folder / "size") == 0:
+                continue
+            found.append((name, folder))
+        return found
+
+    def _disk(self, name: str, folder: Path, mounts) -> dict:
+        device = folder / "device"
+        removable = _read(folder / "removable") == "1"
+        usb = self._usb_device(folder)
+        partitions = []
+        for part_name, part_dir in self._stack(folder):
+            mount = first_mount(mounts, part_name, _read(part_dir / "dev"))
+            entry = partition_entry(mount, self.rootfs, self.statvfs) if mount else None
+            if entry and entry["mountPoint"] not in {p["mountPoint"] for p in partitions}:
+                partitions.append(entry)
+        return {
+            "name": name,
+            "sizeBytes": _int(folder / "size") * SECTOR,
+            "physicalBlockSizeBytes": _int(folder / "queue" / "physical_block_size"),
+            "removable": removable,
+            "vendor": _first(device / "vendor", device / "manfid", device / "device" / "vendor",
+                             *sorted(device.glob("nvme*/device/vendor"))),
+            "model": _first(device / "model", device / "name"),
+            "serialNumber": _first(folder / "serial", device / "serial", _vpd_serial(device),
+                                   *([usb / "serial"] if usb else [])),
+            "firmwareRevision": _first(device / "rev", device / "firmware_rev", device / "fwrev"),
+            "mediaType": REMOVABLE if removable else EXTERNAL if usb else FIXED,
+            "partitions": partitions,
+        }
+
+    def _stack(self, disk: Path) -> list[tuple[str, Path]]:
+        """The disk, its partitions by number, then everything stacked on them, each once."""
+        parts = sorted((p for p in disk.iterdir() if (p / "partition").is_file()),
+                       key=lambda p: _int(p / "partition"))
+        order, seen, queue = [], set(), [disk, *parts]
+        while queue:
+            folder = queue.pop(0)
+            if folder.name in seen:
+                continue
+            seen.add(folder.name)
+            order.append((folder.name, folder))
+            holders = folder / "holders"
+            if holders.is_dir():
+                queue.extend(sorted(holders.iterdir(), key=lambda p: _natural(p.name)))
+        return order
+
+    def _usb_device(self, folder: Path) -> Path | None:
+        root = self.sysfs_root.resolve()
+        for parent in folder.resolve().parents:
+            if parent == root or not parent.is_relative_to(root):
+                return None
+            if (parent / "idVendor").is_file():
+                return parent
+        return None
+
+
+def _vpd_serial(device: Path) -> str:
+    # VPD page 0x80: a 4-byte header (length in bytes 2-3, big-endian), then the serial number
+    try:
+        page = (device / "vpd_pg80").read_bytes()
+    except OSError:
+        return ""
+    length = int.from_bytes(page[2:4], "big") if len(page) >= 4 else 0
+    return page[4:4 + length].decode("ascii", errors="replace").strip(" \x00")
+
+
+def _number(section: dict, key: str, default: float, logger) -> float:
+    value = section.get(key, default)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    logger.warning("[plugins.disk] %s = %r is not a positive number; using %g", key, value, default)
+    return default
+
+
+CAPABILITY = "disk"
+
+
+def create_driver(ctx):
+    section = ctx.daemon_config.plugin_section("disk")
+    command = section.get("smartctl", ["smartctl"])
+    if not (isinstance(command, list) and command and all(isinstance(a, str) and a for a in command)):
+        ctx.log.warning("[plugins.disk] smartctl = %r is not a list of strings; using smartctl", command)
+        command = ["smartctl"]
+    timeout = _number(section, "smart_timeout_seconds", 20.0, ctx.log)
+    rootfs = section.get("rootfs", os.sep)
+    return LinuxDiskDriver(ctx.paths.sysfs_root, ctx.paths.procfs("self", "mountinfo"),
+                           rootfs=Path(rootfs if isinstance(rootfs, str) and rootfs else os.sep),
+                           include_virtual=section.get("include_virtual") is True,
+                           smartctl=SmartCtl(ctx.runner, command, ctx.paths.dev_root, timeout))

@@ -1,0 +1,209 @@
+"""The Linux disk driver against sysfs/procfs trees laid out like the kernel's, and against this machine.
+
+Committed fixtures live in tests/fixtures/disk/<machine>/ (``sys/``, ``proc/``, ``statvfs.json``: the
+``statvfs`` numbers recorded for each mount point, ``expected.json``: the API's answer, checked by hand)
+and are never modified here; a test that changes a tree copies it to tmp_path first. Filesystem usage
+comes from the OS's statvfs, which cannot be pointed at a fixture, so these tests hand the driver the
+recorded numbers in its place.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from portald_plugins.linux.disk import LinuxDiskDriver
+from portald_plugins.linux.disk_mounts import read_mounts
+
+FIXTURES = Path(__file__).parent / "fixtures" / "disk"
+MACHINES = ["desktop", "arm-emmc-usb"]
+DISK_KEYS = ["name", "sizeBytes", "physicalBlockSizeBytes", "removable", "vendor", "model", "serialNumber",
+             "firmwareRevision", "mediaType", "partitions"]
+PARTITION_KEYS = ["mountPoint", "sizeBytes", "freeBytes", "usedBytes", "usedPercent", "readOnly"]
+
+
+def recorded_statvfs(machine: str):
+    table = json.loads((FIXTURES / machine / "statvfs.json").read_text())
+
+    def statvfs(path):
+        if str(path) not in table:
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return SimpleNamespace(**table[str(path)])
+    return statvfs
+
+
+def driver_for(root: Path, machine: str | None = None, **options) -> LinuxDiskDriver:
+    return LinuxDiskDriver(root / "sys", root / "proc" / "self" / "mountinfo",
+                           statvfs=recorded_statvfs(machine or root.name), **options)
+
+
+def without_smart(disks: list[dict]) -> list[dict]:
+    return [{k: v for k, v in disk.items() if k != "smartAttributes"} for disk in disks]
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+def test_fixture_disks_match_the_hand_checked_expectation(machine):
+    expected = json.loads((FIXTURES / machine / "expected.json").read_text())
+    disks = driver_for(FIXTURES / machine).disks()
+    assert disks == without_smart(expected)
+    for disk in disks:
+        assert list(disk) == DISK_KEYS
+        assert all(list(part) == PARTITION_KEYS for part in disk["partitions"])
+        # == would accept True for 1 and 1.0 for 1: the types are part of the contract
+        assert type(disk["removable"]) is bool and type(disk["sizeBytes"]) is int
+        assert all(type(p["usedPercent"]) is float and type(p["readOnly"]) is bool for p in disk["partitions"])
+
+
+def test_fixture_trees_are_laid_out_like_the_kernel():
+    for machine in MACHINES:
+        for entry in (FIXTURES / machine / "sys" / "block").iterdir():
+            assert entry.is_symlink() and "/devices/" in str(entry.resolve()), entry
+        assert (FIXTURES / machine / "proc" / "self").is_symlink()
+
+
+def test_virtual_and_hidden_and_empty_devices_are_not_disks():
+    names = [d["name"] for d in driver_for(FIXTURES / "desktop").disks()]
+    # loop0, dm-0/dm-1 (no device link), nvme0c0n1 (hidden multipath path), sr0 (no medium)
+    assert names == ["nvme0n1", "sda"]
+
+
+def test_nvme_under_devices_virtual_is_still_a_disk():
+    # native NVMe multipath puts the namespace under devices/virtual/nvme-subsystem
+    assert "/devices/virtual/" in str((FIXTURES / "desktop" / "sys" / "block" / "nvme0n1").resolve())
+    nvme = driver_for(FIXTURES / "desktop").disks()[0]
+    assert nvme["name"] == "nvme0n1" and nvme["model"] == "Samsung SSD 990 PRO 1TB"
+
+
+def test_emmc_boot_partitions_are_not_separate_disks():
+    names = [d["name"] for d in driver_for(FIXTURES / "arm-emmc-usb").disks()]
+    assert (FIXTURES / "arm-emmc-usb" / "sys" / "block" / "mmcblk0boot0").exists()
+    assert names == ["mmcblk0", "sda"]
+
+
+def test_root_mounted_as_dev_root_is_found_by_device_number():
+    mounts = read_mounts(FIXTURES / "arm-emmc-usb" / "proc" / "self" / "mountinfo")
+    assert mounts[0].source == "/dev/root" and mounts[0].devno == "179:2"
+    emmc = driver_for(FIXTURES / "arm-emmc-usb").disks()[0]
+    assert [p["mountPoint"] for p in emmc["partitions"]] == ["/boot/firmware", "/"]
+
+
+def test_btrfs_with_an_anonymous_device_number_is_found_by_source(tmp_path):
+    root = tmp_path / "desktop"
+    shutil.copytree(FIXTURES / "desktop", root, symlinks=True)
+    table = (root / "proc" / "self" / "mountinfo").resolve()
+    # btrfs gives its mounts anonymous device numbers (0:NN), not the partition's 8:2
+    table.write_text(table.read_text().replace("22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/sda2",
+                                               "22 1 0:31 /@ / rw,relatime shared:1 - btrfs /dev/sda2"))
+    assert "0:31 /@ / " in table.read_text()
+    sda = driver_for(root).disks()[1]
+    assert [p["mountPoint"] for p in sda["partitions"]] == ["/boot/efi", "/"]
+
+
+def test_filesystem_on_luks_and_lvm_is_listed_under_its_disk():
+    nvme = driver_for(FIXTURES / "desktop").disks()[0]
+    assert [p["mountPoint"] for p in nvme["partitions"]] == ["/home", "/srv/data"]
+
+
+def test_bind_mount_of_a_mounted_filesystem_is_not_counted_twice():
+    mounts = read_mounts(FIXTURES / "desktop" / "proc" / "self" / "mountinfo")
+    assert "/srv/shared" in [m.mount_point for m in mounts]
+    all_points = [p["mountPoint"] for d in driver_for(FIXTURES / "desktop").disks() for p in d["partitions"]]
+    assert "/srv/shared" not in all_points
+
+
+def test_escaped_mount_point_and_read_only_mount():
+    stick = driver_for(FIXTURES / "arm-emmc-usb").disks()[1]
+    (part,) = stick["partitions"]
+    assert part["mountPoint"] == "/media/pi/Holiday Photos" and part["readOnly"] is True
+
+
+def test_usb_stick_serial_comes_from_the_usb_device_when_there_is_no_vpd_page():
+    stick = driver_for(FIXTURES / "arm-emmc-usb").disks()[1]
+    assert not list((FIXTURES / "arm-emmc-usb" / "sys" / "block" / "sda" / "device").glob("vpd_pg80"))
+    assert stick["serialNumber"] == "4C530001230826112345"
+    assert stick["removable"] is True and stick["mediaType"] == "Removable media"
+
+
+def test_sata_serial_comes_from_the_unit_serial_vpd_page():
+    sda = driver_for(FIXTURES / "desktop").disks()[1]
+    raw = (FIXTURES / "desktop" / "sys" / "block" / "sda" / "device" / "vpd_pg80").read_bytes()
+    assert raw[:2] == b"\x00\x80"
+    assert sda["serialNumber"] == "S62ANZ0R123456A"
+
+
+def test_usb_disk_that_is_not_removable_is_external(tmp_path):
+    root = tmp_path / "arm-emmc-usb"
+    shutil.copytree(FIXTURES / "arm-emmc-usb", root, symlinks=True)
+    (root / "sys" / "block" / "sda" / "removable").write_text("0\n")
+    stick = driver_for(root).disks()[1]
+    assert stick["removable"] is False and stick["mediaType"] == "External hard disk media"
+
+
+def test_unmeasurable_mount_is_left_out_not_an_error():
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    driver = LinuxDiskDriver(FIXTURES / "desktop" / "sys", FIXTURES / "desktop" / "proc" / "self" / "mountinfo",
+                             statvfs=denied)
+    disks = driver.disks()
+    assert len(disks) == 2 and all(d["partitions"] == [] for d in disks)
+
+
+def test_missing_mount_table_gives_disks_without_partitions(tmp_path):
+    driver = LinuxDiskDriver(FIXTURES / "desktop" / "sys", tmp_path / "nowhere", statvfs=recorded_statvfs("desktop"))
+    disks = driver.disks()
+    assert [d["name"] for d in disks] == ["nvme0n1", "sda"] and all(d["partitions"] == [] for d in disks)
+
+
+def test_malformed_mount_table_lines_are_skipped(tmp_path):
+    table = tmp_path / "mountinfo"
+    table.write_text("garbage\n\n22 1 8:2 / / rw - ext4 /dev/sda2 rw\n23 22 8:1 /boot/efi\n")
+    assert [m.mount_point for m in read_mounts(table)] == ["/"]
+
+
+def test_only_virtual_devices_probe_false_unless_configured():
+    root = FIXTURES / "virtual-only"
+    assert driver_for(root).probe() is False and driver_for(root).disks() == []
+    included = driver_for(root, include_virtual=True)
+    assert included.probe() is True
+    # loop0 is empty (size 0): never a disk
+    loop1, zram0 = included.disks()
+    assert (loop1["name"], zram0["name"]) == ("loop1", "zram0")
+    assert loop1["partitions"] == [{"mountPoint": "/opt/app", "sizeBytes": 102400000, "freeBytes": 0,
+                                    "usedBytes": 102400000, "usedPercent": 100.0, "readOnly": True}]
+
+
+def test_no_block_folder_probes_false(tmp_path):
+    assert LinuxDiskDriver(tmp_path / "sys", tmp_path / "mountinfo").probe() is False
+
+
+def test_disk_unplugged_between_listing_and_reading_is_skipped(tmp_path):
+    root = tmp_path / "desktop"
+    shutil.copytree(FIXTURES / "desktop", root, symlinks=True)
+    driver = driver_for(root)
+    assert len(driver.disks()) == 2
+    shutil.rmtree((root / "sys" / "block" / "sda").resolve())
+    assert [d["name"] for d in driver.disks()] == ["nvme0n1"]
+
+
+def test_this_machines_own_disks_read_without_error():
+    """The real /sys and /proc of the machine running the tests: no crash, sane types."""
+    driver = LinuxDiskDriver(Path("/sys"), Path("/proc/self/mountinfo"))
+    disks = driver.disks()
+    mounted = {m.mount_point for m in read_mounts(Path("/proc/self/mountinfo"))}
+    for disk in disks:
+        assert list(disk) == DISK_KEYS
+        assert os.path.exists(f"/sys/block/{disk['name']}/device")
+        assert type(disk["sizeBytes"]) is int and disk["sizeBytes"] > 0
+        assert type(disk["physicalBlockSizeBytes"]) is int and disk["physicalBlockSizeBytes"] >= 512
+        assert all(type(disk[k]) is str for k in ("vendor", "model", "serialNumber", "firmwareRevision"))
+        assert disk["mediaType"] in {"Fixed hard disk media", "External hard disk media", "Removable media"}
+        for part in disk["partitions"]:
+            assert part["mountPoint"] in mounted
+            assert part["usedBytes"] + part["freeBytes"] == part["sizeBytes"]
+            assert 0.0 <= part["usedPercent"] <= 100.0
+    assert driver.probe() is bool(disks)
