@@ -1,4 +1,5 @@
-"""The sim board's identity (the ``board`` capability), shaped like the DMI fields of a real edge PC."""
+"""The sim board's identity (the ``board`` capability), shaped like the DMI fields of a real edge PC, plus
+the ``ec_version`` that an OEM board plugin reads from its embedded controller."""
 
 
 class SimBoardDriver:
@@ -20,6 +21,7 @@ class SimBoardDriver:
             "bios_vendor": "portald",
             "bios_version": "SIM 1.00",
             "bios_date": "01/01/2026",
+            "ec_version": "1.02",
         }
 
 
