@@ -55,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from gevent import monkey
 
-        monkey.patch_all()
+        # subprocess stays unpatched: portald's own commands go through the runner, which uses
+        # gevent.subprocess explicitly, while C libraries loaded from the threadpool (libpam, libxcb
+        # for screenshots) look themselves up with ctypes.util.find_library, which runs ldconfig with
+        # the stdlib subprocess — and a patched one cannot start a child from a threadpool thread.
+        monkey.patch_all(subprocess=False)
     from .config import ConfigError, load
 
     try:

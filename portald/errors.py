@@ -46,6 +46,15 @@ class AuthError(ApiError):
         return {"Code": self.status, "Message": self.message}
 
 
+class AuthErrorBothCases(AuthError):
+    """The 401 of ``PUT``/``DELETE /auth/user/admin/password``, where the spec writes
+    ``{"code": 401, "message": ...}`` in lower case while every other 401 is ``Code``/``Message``.
+    Both spellings are sent, so a client written against either part of the spec finds its keys."""
+
+    def body(self) -> dict:
+        return {"Code": self.status, "Message": self.message, "code": self.status, "message": self.message}
+
+
 class Forbidden(AuthError):
     status = 403
 

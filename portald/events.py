@@ -160,6 +160,9 @@ class EventBus:
             if not pump.subscribers and pump.greenlet is not None:
                 pump.greenlet.kill(block=False)
                 pump.greenlet = None
+                # forget the last payload: the next subscriber must get the data even if it has
+                # not changed meanwhile (a browser's EventSource reconnecting after a hiccup)
+                pump.payload = None
 
     def response(self, names: list[str], renames: dict[str, str] | None = None) -> Response:
         """A ``text/event-stream`` response carrying the named sources."""

@@ -183,3 +183,20 @@ def test_stream_closed_before_its_first_byte_is_released(client, admin_headers, 
     response.close()
     bus = app.extensions["portald"].host.events
     assert bus.streams == 0 and all(not p.subscribers for p in bus.pumps.values())
+
+
+def test_a_new_subscriber_gets_unchanged_data_after_everyone_left(make_app, tmp_path):
+    """A reconnecting EventSource must see the current state even when it has not changed."""
+    folder = tmp_path / "plugins.d"
+    folder.mkdir()
+    (folder / "steady.py").write_text(
+        "from portald.hookspecs import hookimpl\n\n"
+        "class Steady:\n    interval = 0.01\n    def snapshot(self):\n        return {'vin1State': 1}\n\n"
+        "@hookimpl\ndef portald_event_sources(ctx):\n    return {'snmptrap': Steady()}\n")
+    app = make_app()
+    client = app.test_client()
+    headers = {**bearer(admin_token(client)), **SSE}
+    for _ in range(2):
+        response = client.get("/platform/api/events?events=snmptrap", headers=headers, buffered=False)
+        assert _frames(response, 1) == [("snmptrap", '{"vin1State":1}')]
+        response.close()

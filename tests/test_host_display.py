@@ -258,3 +258,27 @@ def test_display_routes_are_read_only(make_app, xvfb):
     client, headers = _client(make_app, xvfb().display)
     for path in ("display/count", "screenshot/0", "screenshot/0/file"):
         assert client.post(f"/platform/api/host/{path}", json={}, headers=headers).status_code == 405, path
+
+
+def test_real_daemon_captures_screenshots_from_its_threadpool(xvfb, tmp_path, monkeypatch):
+    """Through ``portald run`` itself (gevent-patched, X calls in the threadpool): libxcb is looked
+    up lazily with ctypes.util.find_library from a pool thread, which once failed there with a 500."""
+    from test_server import ADMIN_NEW, Daemon
+
+    server = xvfb()
+    server.paint("red")
+    monkeypatch.setenv("DISPLAY", server.display)
+    daemon = Daemon(tmp_path, http=True)
+    try:
+        token = daemon.post("/auth/login?m=2", json={"username": "admin", "password": "p@ssw0rd"}).json()["token"]
+        daemon.put("/auth/user/admin/password", json={"old": "p@ssw0rd", "new": ADMIN_NEW},
+                   headers={"Authorization": f"Bearer {token}"})
+        token = daemon.post("/auth/login?m=2", json={"username": "admin", "password": ADMIN_NEW}).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        count = daemon.get("/platform/api/host/display/count", headers=headers)
+        assert count.status_code == 200 and count.json() == 1
+        shot = daemon.get("/platform/api/host/screenshot/0/file", headers=headers)
+        assert shot.status_code == 200 and shot.headers["Content-Type"] == "image/png"
+        assert _png(shot.content).getpixel((10, 10))[:3] == (255, 0, 0)
+    finally:
+        daemon.stop()

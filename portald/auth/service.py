@@ -8,7 +8,7 @@ import gevent
 from flask import Flask, Request, g, request
 
 from ..config import AuthConfig
-from ..errors import AuthError, Forbidden, TooManyAttempts
+from ..errors import AuthError, AuthErrorBothCases, Forbidden, TooManyAttempts
 from ..state import StateStore
 from . import admin_account, os_accounts, privileges
 from .admin_account import AdminAccount
@@ -97,7 +97,12 @@ class AuthService:
             level = privileges.required(view, request.method)
             if level == privileges.PUBLIC:
                 return None
-            identity = self.identify(request)
+            try:
+                identity = self.identify(request)
+            except AuthError as exc:
+                if level == privileges.ADMIN_ACCOUNT:
+                    raise AuthErrorBothCases(exc.message, headers=exc.headers) from None
+                raise
             if identity.must_change_password and level != privileges.ADMIN_ACCOUNT:
                 raise Forbidden("the default admin password must be changed first (PUT /auth/user/admin/password)")
             if level == privileges.ADMIN and not identity.is_admin:
