@@ -90,6 +90,15 @@ class PluginContext:
         """The driver chosen for ``capability``, or None when no driver probed true."""
         return self._host.drivers.get(capability)
 
+    def require(self, capability: str):
+        """The chosen driver, or the spec's 404 "not supported" when there is none."""
+        found = self._host.drivers.get(capability)
+        if found is None:
+            from .errors import NotSupported
+
+            raise NotSupported()
+        return found
+
     # state reporting -------------------------------------------------------------------------------
     def set_absent(self, reason: str) -> None:
         """This plugin has nothing to offer on this machine (shown in /platform/api/plugins)."""

@@ -14,6 +14,7 @@ unexpected exception, so no response ever leaks a stack trace or a half-formed b
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
@@ -103,6 +104,20 @@ class NotSupported(ApiError):
 
 class Unavailable(ApiError):
     status = 503
+
+
+@contextmanager
+def hardware_errors(area: str, what: str):
+    """Turn what hardware refuses (``OSError``, ``portald.drivers.DriverError``) into the area's
+    ``{"errors": {area: "<what>: <reason>"}}`` 422, the spec's "applied but got errors"."""
+    from .drivers import DriverError
+
+    try:
+        yield
+    except OSError as exc:
+        raise AreaError(area, f"{what}: {exc.strerror or exc}") from None
+    except DriverError as exc:
+        raise AreaError(area, f"{what}: {exc}") from None
 
 
 def _render(err: ApiError):

@@ -13,12 +13,11 @@ Where the spec is vague:
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 
 from flask import Blueprint, jsonify
 
 from portald.app_context import identity
-from portald.errors import AreaError, NotSupported
+from portald.errors import AreaError, hardware_errors
 from portald.validation import Body, parse_body
 
 AREA = "Brightness"
@@ -28,22 +27,15 @@ class BrightnessBody(Body):
     value: int
 
 
-@contextmanager
 def _hardware(what: str):
-    try:
-        yield
-    except OSError as exc:
-        raise AreaError(AREA, f"{what}: {exc.strerror or exc}") from None
+    return hardware_errors(AREA, what)
 
 
 def blueprint(ctx) -> Blueprint:
     bp = Blueprint("brightness", __name__, url_prefix="/platform/api/perif/brightness")
 
     def driver():
-        found = ctx.driver("brightness")
-        if found is None:
-            raise NotSupported()
-        return found
+        return ctx.require("brightness")
 
     @bp.get("")
     def get_brightness():

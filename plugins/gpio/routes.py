@@ -17,13 +17,12 @@ Where the spec is vague:
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 from flask import Blueprint, jsonify
 from pydantic import Field
 
 from portald.app_context import identity
-from portald.errors import AreaError, NotSupported
+from portald.errors import AreaError, hardware_errors
 from portald.validation import Body, parse_body
 
 AREA = "GPIO"
@@ -39,22 +38,15 @@ class LevelBody(Body):
     level: int = Field(ge=0, le=1)
 
 
-@contextmanager
 def _hardware(what: str):
-    try:
-        yield
-    except OSError as exc:
-        raise AreaError(AREA, f"{what}: {exc.strerror or exc}") from None
+    return hardware_errors(AREA, what)
 
 
 def blueprint(ctx) -> Blueprint:
     bp = Blueprint("gpio", __name__, url_prefix="/platform/api/perif/gpio")
 
     def driver():
-        found = ctx.driver("gpio")
-        if found is None:
-            raise NotSupported()
-        return found
+        return ctx.require("gpio")
 
     def pin_of(gpio, raw: str) -> int:
         if not INDEX.fullmatch(raw) or int(raw) >= gpio.count():

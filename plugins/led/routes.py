@@ -12,12 +12,11 @@ Where the spec is vague:
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 from flask import Blueprint, jsonify
 
 from portald.app_context import identity
-from portald.errors import AreaError, NotSupported
+from portald.errors import AreaError, hardware_errors
 from portald.validation import Body, parse_body
 
 AREA = "LED"
@@ -29,22 +28,15 @@ class LedBody(Body):
     status: bool
 
 
-@contextmanager
 def _hardware(what: str):
-    try:
-        yield
-    except OSError as exc:
-        raise AreaError(AREA, f"{what}: {exc.strerror or exc}") from None
+    return hardware_errors(AREA, what)
 
 
 def blueprint(ctx) -> Blueprint:
     bp = Blueprint("led", __name__, url_prefix="/platform/api/perif/led")
 
     def driver():
-        found = ctx.driver("led")
-        if found is None:
-            raise NotSupported()
-        return found
+        return ctx.require("led")
 
     def index(led, raw: str) -> int:
         count = led.count()
