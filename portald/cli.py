@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(config) -> int:
     from .app import create_app
-    from .memory import tune_malloc
+    from .memory import release_free_memory, tune_malloc
     from .server import serve
 
     tune_malloc()
@@ -85,6 +85,7 @@ def _run(config) -> int:
     except OSError as exc:
         print(f"portald: cannot start: {exc}", file=sys.stderr)
         return 1
+    release_free_memory()
     serve(app, config, on_ready=lambda url: print(f"portald: serving {url}", flush=True))
     return 0
 

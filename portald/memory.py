@@ -28,3 +28,11 @@ def tune_malloc(mmap_threshold: int = 128 * 1024, arena_max: int = 2) -> bool:
     if not ok:
         log.debug("mallopt refused the memory settings")
     return ok
+
+
+def release_free_memory() -> None:
+    """Hand memory freed during start-up (imports, key generation, probes) back to the system."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
