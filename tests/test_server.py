@@ -187,3 +187,14 @@ def test_check_lists_every_builtin_plugin_active_with_its_driver(tmp_path):
         assert any(line.split()[:3] == [name, "active", "builtin"] for line in lines), name
     assert any(line.split()[:2] == ["hwmon", "sim.hwmon"] for line in lines)
     assert '"hwmon": 1' in result.stdout
+
+
+def test_long_request_heads_and_bodies_pass_the_small_read_buffer(start_daemon):
+    """The per-connection read buffer is 2 KiB; a head and a body far larger must still be read whole."""
+    daemon = start_daemon(http=True)
+    headers = {"X-Padding": "p" * 7000, "Content-Type": "application/json"}
+    response = daemon.post("/auth/login?m=2", headers=headers,
+                           data='{"username": "admin", "password": "p@ssw0rd", "x": "' + "y" * 50000 + '"}')
+    assert response.status_code == 422 and "x" in response.json()["errors"]["validator"]
+    ok = daemon.post("/auth/login?m=2", headers=headers, json={"username": "admin", "password": "p@ssw0rd"})
+    assert ok.status_code == 200
