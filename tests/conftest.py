@@ -31,6 +31,8 @@ def make_config(tmp_path):
             "board": "sim",
             "state_dir": str(tmp_path / "state"),
             "plugins_dir": str(tmp_path / "plugins.d"),
+            # no test touches the machine's real devices unless it asks for them
+            "dev_root": str(tmp_path / "dev"),
             "sysfs_root": str(FIXTURES / "hwmon" / "empty" / "sys"),
             "auth": {"failure_delay_seconds": 0},
         }
