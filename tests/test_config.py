@@ -63,3 +63,62 @@ def test_portald_check_exits_nonzero_on_config_error(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "bogus" in result.stderr
+
+
+# Plugin settings models and the [plugins.<name>] section whose keys they validate (a board driver's
+# model validates the section of the capability it serves: linux.eeprom reads [plugins.etp]).
+SETTINGS_MODELS = {
+    "portald_plugins.host:Settings": "host",
+    "portald_plugins.services:Settings": "services",
+    "portald_plugins.wdt.control:Settings": "wdt",
+    "portald_plugins.power:Settings": "power",
+    "portald_plugins.linux.power:PowerInputs": "power",
+    "portald_plugins.linux.eeprom:Settings": "etp",
+}
+
+
+def _commented_keys(text: str) -> dict[str, set[str]]:
+    """``{section: {key, ...}}`` of the ``# key = ...`` lines under each ``[section]`` header."""
+    import re
+
+    keys: dict[str, set[str]] = {}
+    section = ""
+    for line in text.splitlines():
+        header = re.fullmatch(r"\[([^\]]+)\]\s*", line)
+        if header:
+            section = header[1]
+            continue
+        key = re.match(r"# ([A-Za-z0-9_]+) = ", line)
+        if key:
+            keys.setdefault(section, set()).add(key[1])
+    return keys
+
+
+def test_shipped_config_documents_every_plugin_key():
+    import importlib
+    import inspect
+    import pkgutil
+    from pathlib import Path
+
+    from pydantic import BaseModel
+
+    import portald_plugins
+
+    # every plugin settings model is in the table above, so a new one cannot go undocumented unnoticed
+    found = set()
+    for info in pkgutil.walk_packages(portald_plugins.__path__, "portald_plugins."):
+        module = importlib.import_module(info.name)
+        for name, cls in vars(module).items():
+            if inspect.isclass(cls) and issubclass(cls, BaseModel) and cls.__module__ == module.__name__ \
+                    and (name == "Settings" or f"{info.name}:{name}" in SETTINGS_MODELS):
+                found.add(f"{info.name}:{name}")
+    assert found == set(SETTINGS_MODELS)
+
+    documented = _commented_keys((Path(__file__).parent.parent / "etc" / "portald.toml").read_text())
+    missing = []
+    for target, plugin in SETTINGS_MODELS.items():
+        module_name, _, class_name = target.partition(":")
+        model = getattr(importlib.import_module(module_name), class_name)
+        missing += [f"[plugins.{plugin}] {field} ({target})" for field in model.model_fields
+                    if field not in documented.get(f"plugins.{plugin}", set())]
+    assert not missing, "etc/portald.toml does not document: " + ", ".join(missing)

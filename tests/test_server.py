@@ -53,6 +53,7 @@ class Daemon:
             except (requests.ConnectionError, requests.Timeout, OSError):
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()  # never leave a half-started daemon behind
                 raise RuntimeError(f"daemon did not start: {self.proc.communicate(timeout=5)}")
             time.sleep(0.1)
 
