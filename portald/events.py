@@ -17,18 +17,40 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import gevent
 from gevent.queue import Empty, Full, Queue
 from flask import Response, request
 
-from .errors import Unavailable
+from .errors import NotSupported, Unavailable
+from .sampler import SampleFailed, Sampler
 
 log = logging.getLogger("portald.events")
 
 QUEUE_LENGTH = 16
 _CLOSED = object()
+
+
+def served(sampler: Sampler | None) -> Any:
+    """A sampler's latest snapshot, for a response or an event: the spec's 404 "not supported or no
+    available data" when there is no sampler (no hardware) or its source failed."""
+    if sampler is None:
+        raise NotSupported()
+    try:
+        return sampler.latest()
+    except SampleFailed as exc:
+        raise NotSupported(f"no available data: {exc}") from None
+
+
+class SnapshotSource:
+    """An event source made of a function giving its data — usually what the GET endpoint returns.
+    ``interval`` (seconds between polls) is optional; the bus has a default."""
+
+    def __init__(self, fetch: Callable[[], Any], interval: float | None = None):
+        self.snapshot = fetch
+        if interval is not None:
+            self.interval = interval
 
 
 def wants_stream() -> bool:

@@ -185,7 +185,7 @@ class PluginHost:
         self.choose_drivers()
         self.call("portald_startup")
         sources: dict[str, Any] = {}
-        for plugin, offered in self.call("portald_event_sources"):
+        for _plugin, offered in self.call("portald_event_sources"):
             if isinstance(offered, dict):
                 for name, source in offered.items():
                     sources.setdefault(name, source)
@@ -201,7 +201,7 @@ class PluginHost:
         first (higher priority) wins."""
         merged = dict(defaults)
         seen: set[str] = set()
-        for plugin, keys in self.call("portald_profile", fail_plugin=False):
+        for _plugin, keys in self.call("portald_profile", fail_plugin=False):
             if not isinstance(keys, dict):
                 continue
             for key, value in keys.items():

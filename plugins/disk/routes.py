@@ -23,7 +23,8 @@ from flask import Blueprint, jsonify
 
 from portald import events
 from portald.errors import NotSupported
-from portald.sampler import SampleFailed, Sampler
+from portald.events import served
+from portald.sampler import Sampler
 
 from .smart_cache import SmartCache
 
@@ -38,10 +39,7 @@ class Disks:
 
     def drives(self) -> list[dict]:
         """The sampled disks without S.M.A.R.T.; 404 when there is none (all unplugged since start)."""
-        try:
-            disks = self.sampler.latest()
-        except SampleFailed as exc:
-            raise NotSupported(f"no available data: {exc}") from None
+        disks = served(self.sampler)
         if not disks:
             raise NotSupported()
         return disks

@@ -37,4 +37,4 @@ def portald_profile(ctx):
 @hookimpl
 def portald_event_sources(ctx):
     sampler = readings(ctx)
-    return {"hwmon": routes.EventSource(sampler)} if sampler else None
+    return {"hwmon": routes.event_source(sampler)} if sampler else None

@@ -13,30 +13,19 @@ from flask import Blueprint, jsonify
 
 from portald import events
 from portald.errors import NotSupported
-from portald.sampler import SampleFailed, Sampler
+from portald.sampler import Sampler
 
 KINDS = {"temperatures": "temperature", "voltages": "voltage", "currents": "current", "fanspeeds": "fanspeed"}
 
 
 def _snapshot(get_sampler: Callable[[], Sampler | None]) -> dict:
-    sampler = get_sampler()
-    if sampler is None:
-        raise NotSupported()
-    try:
-        data = sampler.latest()
-    except SampleFailed as exc:
-        raise NotSupported(f"no available data: {exc}") from None
+    data = events.served(get_sampler())
     return {kind: list(data.get(kind, [])) for kind in KINDS.values()}
 
 
-class EventSource:
+def event_source(sampler: Sampler) -> events.SnapshotSource:
     """The ``hwmon`` event: the same JSON as ``GET /platform/api/hwmon``."""
-
-    def __init__(self, sampler: Sampler):
-        self.sampler = sampler
-
-    def snapshot(self) -> dict:
-        return _snapshot(lambda: self.sampler)
+    return events.SnapshotSource(lambda: _snapshot(lambda: sampler))
 
 
 def blueprint(ctx, get_sampler: Callable[[], Sampler | None]) -> Blueprint:

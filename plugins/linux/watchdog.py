@@ -25,7 +25,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Callable

@@ -44,4 +44,4 @@ def portald_profile(ctx):
 
 @hookimpl
 def portald_event_sources(ctx):
-    return {"processes": routes.EventSource(sampler(ctx))}
+    return {"processes": routes.event_source(sampler(ctx))}

@@ -25,8 +25,9 @@ from flask import Blueprint, Response, jsonify
 from portald import events
 from portald.app_context import identity
 from portald.auth.privileges import USER, privilege
-from portald.errors import AreaError, Forbidden, NotSupported
-from portald.sampler import SampleFailed, Sampler
+from portald.errors import AreaError, Forbidden
+from portald.events import SnapshotSource, served
+from portald.sampler import Sampler
 
 from . import kill
 from .table import Snapshot
@@ -37,20 +38,12 @@ log = logging.getLogger("portald.plugins.processes")
 
 
 def snapshot(sampler: Sampler) -> Snapshot:
-    try:
-        return sampler.latest()
-    except SampleFailed as exc:
-        raise NotSupported(f"no available data: {exc}") from None
+    return served(sampler)
 
 
-class EventSource:
+def event_source(sampler: Sampler) -> SnapshotSource:
     """The ``processes`` event: the same JSON as ``GET /platform/api/processes``."""
-
-    def __init__(self, sampler: Sampler):
-        self.sampler = sampler
-
-    def snapshot(self) -> list[dict]:
-        return snapshot(self.sampler).rows
+    return SnapshotSource(lambda: served(sampler).rows)
 
 
 def _may_kill(owner_uid: int) -> bool:

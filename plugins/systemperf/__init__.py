@@ -63,4 +63,4 @@ def portald_profile(ctx):
 @hookimpl
 def portald_event_sources(ctx):
     found = sampler(ctx)
-    return {"systemperf": routes.EventSource(found)} if found else None
+    return {"systemperf": routes.event_source(found)} if found else None

@@ -14,28 +14,17 @@ from typing import Callable
 
 from flask import Blueprint, jsonify
 
-from portald.errors import NotSupported
-from portald.sampler import SampleFailed, Sampler
+from portald.events import SnapshotSource, served
+from portald.sampler import Sampler
 
 
 def snapshot(get_sampler: Callable[[], Sampler | None]) -> dict:
-    sampler = get_sampler()
-    if sampler is None:
-        raise NotSupported()
-    try:
-        return sampler.latest()
-    except SampleFailed as exc:
-        raise NotSupported(f"no available data: {exc}") from None
+    return served(get_sampler())
 
 
-class EventSource:
+def event_source(sampler: Sampler) -> SnapshotSource:
     """The ``systemperf`` event: the same JSON as ``GET /platform/api/systemperf``."""
-
-    def __init__(self, sampler: Sampler):
-        self.sampler = sampler
-
-    def snapshot(self) -> dict:
-        return snapshot(lambda: self.sampler)
+    return SnapshotSource(lambda: served(sampler))
 
 
 def blueprint(get_sampler: Callable[[], Sampler | None]) -> Blueprint:
