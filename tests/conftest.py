@@ -69,6 +69,22 @@ def login(client, username: str, password: str, m: int = 2):
     return client.post(f"/auth/login?m={m}", json={"username": username, "password": password})
 
 
+def sse_frames(response, count: int, timeout: float = 5.0) -> list[tuple[str, str]]:
+    """Read ``count`` events (name, data) from a streamed test response; comments are skipped."""
+    import gevent
+
+    found, buffer, chunks = [], b"", iter(response.response)
+    with gevent.Timeout(timeout):
+        while len(found) < count:
+            buffer += next(chunks)
+            while b"\n\n" in buffer:
+                block, buffer = buffer.split(b"\n\n", 1)
+                lines = dict(line.split(b": ", 1) for line in block.split(b"\n") if not line.startswith(b":"))
+                if lines:
+                    found.append((lines[b"event"].decode(), lines[b"data"].decode()))
+    return found
+
+
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 

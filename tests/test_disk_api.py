@@ -16,7 +16,7 @@ import time
 import gevent
 import pytest
 
-from conftest import FIXTURES, admin_token, bearer
+from conftest import FIXTURES, admin_token, bearer, sse_frames
 
 DISKS = FIXTURES / "disk"
 FAKE_SMARTCTL = [sys.executable, str(DISKS / "fake_smartctl.py")]
@@ -52,21 +52,6 @@ def get_until(client, headers, done, path="/platform/api/perif/disk", timeout=5.
             return response.get_json()
         assert time.monotonic() < deadline, response.get_json()
         gevent.sleep(0.05)
-
-
-def frames(response, count: int, timeout: float = 5.0) -> list[tuple[str, str]]:
-    """Read ``count`` events (name, data) from a streamed test response; comments are skipped."""
-    found, buffer = [], b""
-    chunks = iter(response.response)
-    with gevent.Timeout(timeout):
-        while len(found) < count:
-            buffer += next(chunks)
-            while b"\n\n" in buffer:
-                block, buffer = buffer.split(b"\n\n", 1)
-                lines = dict(line.split(b": ", 1) for line in block.split(b"\n") if not line.startswith(b":"))
-                if lines:
-                    found.append((lines[b"event"].decode(), lines[b"data"].decode()))
-    return found
 
 
 def check_usage(part: dict) -> None:
@@ -132,7 +117,7 @@ def test_per_resource_stream_sends_message_events_with_the_get_json(client, admi
     plain = client.get("/platform/api/perif/disk", headers=admin_headers).get_json()
     response = client.get("/platform/api/perif/disk", headers={**admin_headers, **SSE}, buffered=False)
     assert response.status_code == 200 and response.mimetype == "text/event-stream"
-    (name, data), = frames(response, 1)
+    (name, data), = sse_frames(response, 1)
     response.close()
     assert name == "message"
     streamed = json.loads(data)
@@ -144,7 +129,7 @@ def test_events_stream_carries_diskdrives(client, admin_headers):
     token = admin_headers["Authorization"].split()[1]
     response = client.get(f"/platform/api/events?events=diskdrives&token={token}", headers=SSE, buffered=False)
     assert response.status_code == 200
-    (name, data), = frames(response, 1)
+    (name, data), = sse_frames(response, 1)
     response.close()
     assert name == "diskdrives"
     assert [d["name"] for d in json.loads(data)] == ["sda"]

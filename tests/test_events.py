@@ -9,7 +9,7 @@ import gevent.socket
 
 from portald.server import NoDelayWSGIServer, QuietHandler
 
-from conftest import admin_token, bearer
+from conftest import admin_token, bearer, sse_frames
 
 COUNTER_PLUGIN = '''
 """A test event source: a counter that changes on every snapshot."""
@@ -38,28 +38,13 @@ def _app_with_counter(make_app, tmp_path, interval=0.01, **overrides):
     return make_app(**overrides)
 
 
-def _frames(response, count: int, timeout: float = 5.0) -> list[tuple[str, str]]:
-    """Read ``count`` events (name, data) from a streamed test response; comments are skipped."""
-    frames, buffer = [], b""
-    chunks = iter(response.response)
-    with gevent.Timeout(timeout):
-        while len(frames) < count:
-            buffer += next(chunks)
-            while b"\n\n" in buffer:
-                block, buffer = buffer.split(b"\n\n", 1)
-                lines = dict(line.split(b": ", 1) for line in block.split(b"\n") if not line.startswith(b":"))
-                if lines:
-                    frames.append((lines[b"event"].decode(), lines[b"data"].decode()))
-    return frames
-
-
 def test_events_stream_carries_named_events(make_app, tmp_path):
     app = _app_with_counter(make_app, tmp_path)
     client = app.test_client()
     token = admin_token(client)
     response = client.get(f"/platform/api/events?token={token}", headers=SSE, buffered=False)
     assert response.status_code == 200 and response.mimetype == "text/event-stream"
-    frames = _frames(response, 4)
+    frames = sse_frames(response, 4)
     response.close()
     names = {name for name, _ in frames}
     assert names <= {"diskdrives", "hwmon", "netifaces", "processes", "pwrstatus", "snmptrap", "systemperf"}
@@ -74,7 +59,7 @@ def test_events_stream_carries_named_events(make_app, tmp_path):
 def test_per_resource_hwmon_stream_sends_message_events_with_the_get_json(client, admin_headers):
     plain = client.get("/platform/api/hwmon", headers=admin_headers).get_json()
     response = client.get("/platform/api/hwmon", headers={**admin_headers, **SSE}, buffered=False)
-    (name, data), = _frames(response, 1)
+    (name, data), = sse_frames(response, 1)
     response.close()
     assert name == "message"
     streamed = json.loads(data)
@@ -198,5 +183,5 @@ def test_a_new_subscriber_gets_unchanged_data_after_everyone_left(make_app, tmp_
     headers = {**bearer(admin_token(client)), **SSE}
     for _ in range(2):
         response = client.get("/platform/api/events?events=snmptrap", headers=headers, buffered=False)
-        assert _frames(response, 1) == [("snmptrap", '{"vin1State":1}')]
+        assert sse_frames(response, 1) == [("snmptrap", '{"vin1State":1}')]
         response.close()

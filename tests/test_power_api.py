@@ -9,7 +9,7 @@ import shutil
 import gevent
 import pytest
 
-from conftest import ADMIN_PASSWORD, FIXTURES, admin_token, bearer, login
+from conftest import ADMIN_PASSWORD, FIXTURES, admin_token, bearer, login, sse_frames
 
 POWER = "/platform/api/perif/redundant_power"
 SSE = {"Accept": "text/event-stream"}
@@ -18,18 +18,8 @@ WIRING = {"vin1": {"type": "power_supply", "name": "AC1"},
           "vin2": {"type": "hwmon_alarm", "path": "nct6775/in4_alarm"}}
 
 
-def _frames(response, count: int, timeout: float = 5.0) -> list[tuple[str, dict]]:
-    """Read ``count`` SSE events (name, JSON data) from a streamed test response, skipping comments."""
-    frames, buffer, chunks = [], b"", iter(response.response)
-    with gevent.Timeout(timeout):
-        while len(frames) < count:
-            buffer += next(chunks)
-            while b"\n\n" in buffer:
-                block, buffer = buffer.split(b"\n\n", 1)
-                lines = dict(line.split(b": ", 1) for line in block.split(b"\n") if not line.startswith(b":"))
-                if lines:
-                    frames.append((lines[b"event"].decode(), json.loads(lines[b"data"])))
-    return frames
+def _frames(response, count: int) -> list[tuple[str, dict]]:
+    return [(name, json.loads(data)) for name, data in sse_frames(response, count)]
 
 
 def _sim_power(app):
