@@ -3,7 +3,9 @@
     portald run   [--config FILE] [--sim] [--listen HOST:PORT] [--http] [--state-dir DIR]
     portald check [--config FILE] [--sim] [--privileges]
 
-``run`` patches the standard library for gevent before anything else is imported.
+``run`` patches the standard library for gevent before anything else is imported. ``check`` exits 2
+on a configuration error, 3 when a plugin failed or a ``[plugins.<name>]`` section names no plugin
+(so a script validating an edited config catches both), else 0.
 """
 from __future__ import annotations
 
@@ -119,9 +121,15 @@ def _check(config, show_privileges: bool) -> int:
             with app.app_context():
                 print("profile:")
                 print(json.dumps(profile_document(), indent=2))
+            problems = [f"plugin {p['name']} failed: {p['reason']}" for p in status["plugins"]
+                        if p["state"] == "failed"]
+            problems += [f"config section [plugins.{name}] matches no plugin"
+                         for name in core.host.unknown_sections()]
         finally:
             core.shutdown()
-    return 0
+    for problem in problems:
+        print(f"portald: {problem}", file=sys.stderr)
+    return 3 if problems else 0
 
 
 if __name__ == "__main__":

@@ -82,6 +82,12 @@ class PluginHost:
         if folder.is_dir():
             for file in sorted(folder.glob("*.py")):
                 self._load_one(file.stem, "dropin", str(file), lambda f=file: _import_file(f))
+        for name in self.unknown_sections():
+            log.warning("config section [plugins.%s] matches no plugin (misspelt?); it is ignored", name)
+
+    def unknown_sections(self) -> list[str]:
+        """``[plugins.<name>]`` sections of the config that no plugin by that name reads."""
+        return sorted(set(self.config.plugins) - set(self.records))
 
     def _load_one(self, name: str, source: str, origin: str, importer: Callable[[], Any]) -> None:
         if name in self.records:

@@ -122,3 +122,39 @@ def test_shipped_config_documents_every_plugin_key():
         missing += [f"[plugins.{plugin}] {field} ({target})" for field in model.model_fields
                     if field not in documented.get(f"plugins.{plugin}", set())]
     assert not missing, "etc/portald.toml does not document: " + ", ".join(missing)
+
+
+def _check(*args, env_extra=None, tmp_path=None):
+    import os
+
+    env = dict(os.environ, PORTALD_STATE_DIR=str(tmp_path / "state"), **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "portald", "check", "--sim", *args], capture_output=True,
+                          text=True, timeout=60, env=env)
+
+
+def test_check_passes_the_shipped_config(tmp_path):
+    from pathlib import Path
+
+    shipped = Path(__file__).parent.parent / "etc" / "portald.toml"
+    result = _check("--config", str(shipped), tmp_path=tmp_path,
+                    env_extra={"PORTALD_PLUGINS_DIR": str(tmp_path / "none")})
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_exits_3_on_a_misspelt_plugin_section(tmp_path):
+    file = tmp_path / "portald.toml"
+    file.write_text(f'plugins_dir = "{tmp_path / "none"}"\n[plugins.hwmonn]\ninterval_seconds = 1\n')
+    result = _check("--config", str(file), tmp_path=tmp_path)
+    assert result.returncode == 3
+    assert "[plugins.hwmonn] matches no plugin" in result.stderr
+
+
+def test_check_exits_3_when_a_plugin_fails(tmp_path):
+    folder = tmp_path / "plugins.d"
+    folder.mkdir()
+    (folder / "broken.py").write_text("raise RuntimeError('bad firmware table')\n")
+    file = tmp_path / "portald.toml"
+    file.write_text(f'plugins_dir = "{folder}"\n')
+    result = _check("--config", str(file), tmp_path=tmp_path)
+    assert result.returncode == 3
+    assert "plugin broken failed" in result.stderr and "bad firmware table" in result.stderr
