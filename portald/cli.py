@@ -88,7 +88,12 @@ def _run(config) -> int:
         print(f"portald: cannot start: {exc}", file=sys.stderr)
         return 1
     release_free_memory()
-    serve(app, config, on_ready=lambda url: print(f"portald: serving {url}", flush=True))
+    try:
+        serve(app, config, on_ready=lambda url: print(f"portald: serving {url}", flush=True))
+    except OSError as exc:  # the port is taken, the address is not ours, the certificate is unreadable
+        app.extensions["portald"].shutdown()
+        print(f"portald: cannot serve on {config.server.listen}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -199,3 +199,16 @@ def test_long_request_heads_and_bodies_pass_the_small_read_buffer(start_daemon):
     assert response.status_code == 422 and "x" in response.json()["errors"]["validator"]
     ok = daemon.post("/auth/login?m=2", headers=headers, json={"username": "admin", "password": "p@ssw0rd"})
     assert ok.status_code == 200
+
+
+def test_port_in_use_is_a_clear_error_not_a_traceback(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "portald", "run", "--sim", "--http", "--listen",
+                                 f"127.0.0.1:{port}", "--state-dir", str(tmp_path / "s")],
+                                capture_output=True, text=True, timeout=60,
+                                env=dict(os.environ, PORTALD_PLUGINS_DIR=str(tmp_path / "none")))
+    assert result.returncode == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
