@@ -103,3 +103,28 @@ def test_sensor_vanishing_while_running_is_not_an_error(make_app, tmp_path):
     assert after.status_code in (200, 404)
     if after.status_code == 200:
         assert len(after.get_json()) < len(before)
+
+
+def test_a_stalled_sensor_read_does_not_freeze_other_requests(make_app, tmp_path):
+    """A drop-in board whose sensor read hangs (a wedged I2C bus): while the hwmon request waits for
+    it, other requests are served at once (the read runs in the threadpool, not on the hub)."""
+    import time
+
+    import gevent
+
+    folder = tmp_path / "plugins.d"
+    folder.mkdir()
+    (folder / "wedged.py").write_text(
+        "import time\nfrom portald.hookspecs import hookimpl\n\n"
+        "class Wedged:\n    name = 'wedged.hwmon'\n    def probe(self):\n        return True\n"
+        "    def read(self):\n        time.sleep(3)\n        return {}\n\n"
+        "@hookimpl(tryfirst=True)\ndef portald_drivers(ctx):\n    return {'hwmon': Wedged()}\n")
+    client = make_app().test_client()
+    headers = bearer(admin_token(client))
+    slow = gevent.spawn(client.get, "/platform/api/hwmon", headers=headers)
+    gevent.sleep(0.1)
+    start = time.monotonic()
+    assert client.get("/platform/api/ping").data == b"pong"
+    assert time.monotonic() - start < 1.0
+    assert not slow.ready()
+    assert slow.get(timeout=10).status_code == 404  # the board answered nothing

@@ -42,7 +42,9 @@ def disks(ctx) -> routes.Disks | None:
 
     def build() -> routes.Disks:
         # not in_thread: sysfs reads and statvfs of local filesystems answer from kernel memory
-        sampler = ctx.sampler("disks", driver.disks, interval=_seconds(ctx, "interval_seconds", 5.0))
+        # in the threadpool: statvfs of a dead network mount blocks, sysfs reads can stall on I2C
+        sampler = ctx.sampler("disks", driver.disks, interval=_seconds(ctx, "interval_seconds", 5.0),
+                              in_thread=True)
         return routes.Disks(sampler, SmartCache(driver.smart, _seconds(ctx, "smart_interval_seconds", 300.0)))
 
     return ctx.memo("disks", build)

@@ -1,8 +1,9 @@
 """Hardware monitor: temperatures, voltages, currents and fan speeds (``/platform/api/hwmon*``).
 
 Readings come from the board's ``hwmon`` driver through one background sampler shared by every
-request (and later every SSE subscriber); with no driver the endpoints answer 404 and the profile
-says ``"hwmon": 0``. Config ``[plugins.hwmon]``: ``interval_seconds`` (default 2).
+request and every SSE subscriber, run in the threadpool: sensor reads go over I2C/SMBus to a
+super-I/O or BMC and can stall, which must not freeze the daemon. With no driver the endpoints answer
+404 and the profile says ``"hwmon": 0``. Config ``[plugins.hwmon]``: ``interval_seconds`` (default 2).
 """
 from portald.hookspecs import hookimpl
 
@@ -15,7 +16,7 @@ def readings(ctx):
     if driver is None:
         return None
     interval = float(ctx.config.get("interval_seconds", 2.0))
-    return ctx.memo("sampler", lambda: ctx.sampler("readings", driver.read, interval=interval, in_thread=False))
+    return ctx.memo("sampler", lambda: ctx.sampler("readings", driver.read, interval=interval, in_thread=True))
 
 
 @hookimpl
