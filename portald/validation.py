@@ -61,7 +61,8 @@ def json_body(area: str = "validator") -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise AreaError(area, f"request body is not valid JSON: {exc.msg}") from None
+        # JSONDecodeError has .msg; a number past int_max_str_digits is a plain ValueError
+        raise AreaError(area, f"request body is not valid JSON: {getattr(exc, 'msg', exc)}") from None
 
 
 def describe(exc: ValidationError) -> str:

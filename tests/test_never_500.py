@@ -16,7 +16,7 @@ PARAMS = ["0", "-1", "4194304", "99999999999999999999999", "abc", "..", "%00", "
 BODIES = [b"", b"{", b"null", b"[]", b"0", b'"x"', b"{}", b'{"x": 1}', b"[" * 200 + b"]" * 200,
           b'{"status": "on", "value": 1e999, "seconds": -1, "enabled": "yes", "dir": 2, "level": null}',
           b'{"action": "explode", "old": 1, "new": [], "UserSpace1": 5, "password": true}',
-          b"\xff\xfe\x00", b'{"' + b"k" * 5000 + b'": 1}']
+          b"\xff\xfe\x00", b'{"' + b"k" * 5000 + b'": 1}', b'{"x": ' + b"9" * 5000 + b'}']
 
 
 def _paths(rule: str) -> list[str]:

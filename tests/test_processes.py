@@ -336,3 +336,19 @@ def test_os_user_sees_every_process_in_the_list(client, children, os_user_factor
     child = children(["sleep", "60"])
     rows = _rows(client, _user_token(client, user))
     assert rows[child.pid]["username"] == "root"
+
+
+def test_delete_refuses_a_thread_id_which_would_signal_its_whole_process(client, admin_headers, children):
+    """/proc/<tid> answers for threads too; killing by a thread id of PID 1 or of portald would have
+    got round the checks above."""
+    child = children([sys.executable, "-c", "import threading, time\n"
+                      "threading.Thread(target=time.sleep, args=(60,)).start()\ntime.sleep(60)"])
+    deadline = time.monotonic() + 5
+    while len(os.listdir(f"/proc/{child.pid}/task")) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    tid = max(int(t) for t in os.listdir(f"/proc/{child.pid}/task") if int(t) != child.pid)
+    response = client.delete(f"{LIST}/{tid}", headers=admin_headers)
+    assert response.status_code == 422 and "no process" in response.get_json()["errors"]["Processes"]
+    time.sleep(0.2)
+    assert child.poll() is None

@@ -29,7 +29,10 @@ def target(pid: int) -> psutil.Process:
     if pid == os.getpid():
         raise KillRefused("portald does not kill itself")
     try:
-        if pid > PID_MAX_LIMIT:
+        # /proc/<n> also answers for a thread id n, and signalling a thread signals its whole process:
+        # PID 1's or portald's own threads would slip past the checks above. /proc's listing (pids())
+        # holds process ids only.
+        if pid > PID_MAX_LIMIT or pid not in psutil.pids():
             raise psutil.NoSuchProcess(pid)
         proc = psutil.Process(pid)
         status, kernel_thread = proc.status(), _kernel_thread(proc)
