@@ -246,3 +246,30 @@ def test_a_verified_token_still_expires(tmp_path):
     time.sleep(1.1)
     with pytest.raises(InvalidToken):
         service.verify(token, 0)
+
+
+def test_parallel_wrong_logins_cannot_outrun_the_lockout(make_app):
+    """Attempts are counted before the (threadpool) check: 20 at once test at most max_failures
+    passwords; the rest are refused with 429 without being checked."""
+    import gevent
+
+    client = make_app(auth={"max_failures": 3}).test_client()
+    jobs = [gevent.spawn(login, client, "admin", f"guess{i}") for i in range(20)]
+    codes = sorted(job.get(timeout=30).status_code for job in jobs)
+    assert codes.count(401) <= 3 and codes.count(429) >= 17, codes
+
+
+def test_right_password_on_the_last_allowed_try_is_not_locked_out(make_app):
+    client = make_app(auth={"max_failures": 3}).test_client()
+    assert login(client, "admin", "wrong1").status_code == 401
+    assert login(client, "admin", "wrong2").status_code == 401
+    assert login(client, "admin", "p@ssw0rd").status_code == 200
+    assert login(client, "admin", "p@ssw0rd").status_code == 200
+
+
+def test_wrong_old_passwords_lock_the_password_change_too(make_app):
+    client = make_app(auth={"max_failures": 3}).test_client()
+    token = login(client, "admin", "p@ssw0rd").get_json()["token"]
+    codes = [client.put("/auth/user/admin/password", json={"old": f"x{i}", "new": ADMIN_PASSWORD},
+                        headers=bearer(token)).status_code for i in range(4)]
+    assert codes[:2] == [400, 400] and codes[-1] == 429, codes

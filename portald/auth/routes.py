@@ -111,11 +111,15 @@ def change_admin_password():
         raise ValidationFailed("new password must differ from the old one")
     auth = core().auth
     address = request.remote_addr or "?"
+    account_key = f"{M_ADMIN}:admin"
+    auth.refuse_if_locked(account_key, address, "admin")
+    attempt = auth.throttle.attempt(account_key, address)
     pool = gevent.get_hub().threadpool
     if not pool.apply(auth.admin.verify, (body.old,)):
-        auth.throttle.failed(f"{M_ADMIN}:admin", address)
+        auth.throttle.failed(account_key, address, attempt)
         log.warning("admin password change refused (wrong old password) from %s", address)
         raise CodeMessageError("old password is incorrect")
+    auth.throttle.succeeded(account_key, address, attempt)
     pool.apply(auth.admin.set_password, (body.new,))
     log.info("admin password changed by %r from %s", identity().user, address)
     return jsonify({"code": 200})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import gevent
+from gevent.lock import BoundedSemaphore
 from flask import Flask, Request, g, request
 
 from ..config import AuthConfig
@@ -18,6 +19,7 @@ from .tokens import Identity, InvalidToken, TokenService
 log = logging.getLogger("portald.auth")
 
 OS_ACCOUNT, ADMIN_ACCOUNT = 0, 2
+MAX_CONCURRENT_CHECKS = 4
 
 
 class AuthService:
@@ -28,23 +30,31 @@ class AuthService:
         self.throttle = LoginThrottle(config.max_failures, config.failure_window_seconds, config.lockout_seconds,
                                       config.failure_delay_seconds, config.failure_delay_max_seconds)
         os_accounts.preload()
+        self._checks = BoundedSemaphore(MAX_CONCURRENT_CHECKS)
 
     # -- logging in ----------------------------------------------------------------------------------
+    def refuse_if_locked(self, account_key: str, address: str, who: str) -> None:
+        wait = self.throttle.retry_after(account_key, address)
+        if wait:
+            log.warning("login refused for %r from %s: locked out for %d s", who, address, wait)
+            raise TooManyAttempts(f"too many failed logins, retry in {wait} s", headers={"Retry-After": str(wait)})
+
     def login(self, username: str, password: str, method: int, address: str) -> tuple[str, object, Identity]:
         """Check the credentials and issue a token; raises 401/429 ``AuthError``s."""
         account_key = f"{method}:{username}"
-        wait = self.throttle.retry_after(account_key, address)
-        if wait:
-            log.warning("login refused for %r from %s: locked out for %d s", username, address, wait)
-            raise TooManyAttempts(f"too many failed logins, retry in {wait} s", headers={"Retry-After": str(wait)})
-        ok, role, must_change = self._check(username, password, method)
+        self.refuse_if_locked(account_key, address, username)
+        attempt = self.throttle.attempt(account_key, address)
+        # a flood of logins from many addresses must not take every threadpool thread (ETP, screenshots
+        # and samplers use them too): credential checks wait their turn here
+        with self._checks:
+            ok, role, must_change = self._check(username, password, method)
         if not ok:
-            delay = self.throttle.failed(account_key, address)
+            delay = self.throttle.failed(account_key, address, attempt)
             log.warning("failed login for %r (m=%d) from %s", username, method, address)
             if delay:
                 gevent.sleep(delay)
             raise AuthError("invalid username or password")
-        self.throttle.succeeded(account_key)
+        self.throttle.succeeded(account_key, address, attempt)
         token, expire = self.tokens.issue(username, method, role, self.admin.generation, must_change)
         log.info("%r logged in (m=%d, role %s) from %s", username, method, role, address)
         return token, expire, self.tokens.verify(token, self.admin.generation)
