@@ -7,6 +7,7 @@ client's delayed ACK every keep-alive response stalls ~40 ms. ``bench/http_bench
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import socket
 import ssl
@@ -20,6 +21,7 @@ from .tls import ensure_key_and_cert, server_names
 
 log = logging.getLogger("portald.server")
 STOP_TIMEOUT = 3.0
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s]*")
 
 
 class NoDelayWSGIServer(WSGIServer):
@@ -58,7 +60,8 @@ class QuietHandler(WSGIHandler):
         self.rfile = sock.makefile("rb", self.READ_BUFFER)
 
     def log_request(self):
-        log.debug("%s", self.format_request())
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s", _TOKEN_IN_QUERY.sub(r"\1<redacted>", self.format_request()))
 
     def get_environ(self):
         environ = super().get_environ()

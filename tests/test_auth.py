@@ -273,3 +273,14 @@ def test_wrong_old_passwords_lock_the_password_change_too(make_app):
     codes = [client.put("/auth/user/admin/password", json={"old": f"x{i}", "new": ADMIN_PASSWORD},
                         headers=bearer(token)).status_code for i in range(4)]
     assert codes[:2] == [400, 400] and codes[-1] == 429, codes
+
+
+def test_query_token_is_refused_on_routes_that_do_not_stream(client):
+    token = admin_token(client)
+    sse = {"Accept": "text/event-stream"}
+    assert client.get(f"/edgehub/api/profile?token={token}", headers=sse).status_code == 401
+    assert client.put(f"/platform/api/perif/led/0?token={token}", json={"status": True},
+                      headers=sse).status_code == 401
+    streamed = client.get(f"/platform/api/events?token={token}", headers=sse, buffered=False)
+    assert streamed.status_code == 200
+    streamed.close()

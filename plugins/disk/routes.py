@@ -22,6 +22,7 @@ from typing import Callable
 from flask import Blueprint, jsonify
 
 from portald import events
+from portald.auth.privileges import streaming
 from portald.errors import NotSupported
 from portald.events import served
 from portald.sampler import Sampler
@@ -59,6 +60,7 @@ def blueprint(ctx, get_disks: Callable[[], Disks | None]) -> Blueprint:
         return disks
 
     @bp.get("")
+    @streaming
     def all_disks():
         """JSON, or with ``Accept: text/event-stream`` the same JSON as ``event: message`` frames."""
         if events.wants_stream():

@@ -8,6 +8,7 @@ the stream to some events (an addition to the spec).
 """
 from flask import Blueprint, request
 
+from portald.auth.privileges import streaming
 from portald.errors import ValidationFailed
 from portald.hookspecs import hookimpl
 
@@ -19,6 +20,7 @@ def portald_blueprints(ctx):
     bp = Blueprint("events", __name__, url_prefix="/platform/api")
 
     @bp.get("/events")
+    @streaming
     def events():
         names = list(SPEC_EVENTS)
         wanted = request.args.get("events")

@@ -12,6 +12,7 @@ from typing import Callable
 from flask import Blueprint, jsonify
 
 from portald import events
+from portald.auth.privileges import streaming
 from portald.errors import NotSupported
 from portald.sampler import Sampler
 
@@ -32,6 +33,7 @@ def blueprint(ctx, get_sampler: Callable[[], Sampler | None]) -> Blueprint:
     bp = Blueprint("hwmon", __name__, url_prefix="/platform/api/hwmon")
 
     @bp.get("")
+    @streaming
     def all_readings():
         """JSON, or with ``Accept: text/event-stream`` the same JSON as ``event: message`` frames."""
         if events.wants_stream():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from portald import events
+from portald.auth.privileges import streaming
 from portald.errors import NotSupported
 
 
@@ -33,6 +34,7 @@ def blueprint(ctx) -> Blueprint:
     bp = Blueprint("power", __name__, url_prefix="/platform/api/perif/redundant_power")
 
     @bp.get("")
+    @streaming
     def redundant_power():
         driver = ctx.driver("power")
         if events.wants_stream():

@@ -23,6 +23,7 @@ import psutil
 from flask import Blueprint, Response, jsonify
 
 from portald import events
+from portald.auth.privileges import streaming
 from portald.app_context import identity
 from portald.auth.privileges import USER, privilege
 from portald.errors import AreaError, Forbidden
@@ -60,6 +61,7 @@ def blueprint(ctx, get_sampler: Callable[[], Sampler], grace: Callable[[], float
     bp = Blueprint("processes", __name__, url_prefix="/platform/api/processes")
 
     @bp.get("")
+    @streaming
     def listing():
         if events.wants_stream():
             return ctx.events.response(["processes"], {"processes": "message"})

@@ -36,6 +36,17 @@ def privilege(level: str | None = None, **per_method: str) -> Callable:
     return mark
 
 
+def streaming(view: Callable) -> Callable:
+    """Marks a route that may answer as an event stream or a WebSocket: only such routes accept the
+    token as ``?token=`` (browsers' EventSource and WebSocket cannot send an Authorization header)."""
+    view.portald_streams = True
+    return view
+
+
+def streams(view: Callable) -> bool:
+    return getattr(view, "portald_streams", False)
+
+
 def required(view: Callable, method: str) -> str:
     declared = getattr(view, "portald_privilege", {})
     if method in declared:

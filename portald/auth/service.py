@@ -73,22 +73,23 @@ class AuthService:
 
     # -- identifying the caller ------------------------------------------------------------------------
     @staticmethod
-    def token_from(req: Request) -> str | None:
+    def token_from(req: Request, allow_query: bool = False) -> str | None:
         header = req.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
         if req.cookies.get("jwt"):
             return req.cookies["jwt"]
-        # ?token= only where the browser API cannot send headers: EventSource and WebSocket
+        # ?token= only where the browser API cannot send headers: EventSource and WebSocket requests
+        # to the routes that stream (a token in a URL ends up in histories and proxy logs)
         streaming = "text/event-stream" in req.headers.get("Accept", "") or \
             req.headers.get("Upgrade", "").lower() == "websocket"
-        if streaming and req.args.get("token"):
+        if allow_query and streaming and req.args.get("token"):
             return req.args["token"]
         return None
 
-    def identify(self, req: Request) -> Identity:
-        token = self.token_from(req)
+    def identify(self, req: Request, allow_query: bool = False) -> Identity:
+        token = self.token_from(req, allow_query)
         if not token:
             raise AuthError("missing token")
         try:
@@ -108,7 +109,7 @@ class AuthService:
             if level == privileges.PUBLIC:
                 return None
             try:
-                identity = self.identify(request)
+                identity = self.identify(request, privileges.streams(view))
             except AuthError as exc:
                 if level == privileges.ADMIN_ACCOUNT:
                     raise AuthErrorBothCases(exc.message, headers=exc.headers) from None
