@@ -111,6 +111,7 @@ def main() -> int:
     args = parser.parse_args()
     interrupt_on_sigterm()
     os.environ["PORTALD_SERVER__MAX_STREAMS"] = str(args.subscribers + 10)
+    os.environ["PORTALD_SERVER__MAX_STREAMS_PER_USER"] = str(args.subscribers + 10)
     report: dict = {"phases": []}
     try:
         with tempfile.TemporaryDirectory(prefix="portald-sse-") as tmp, portald(Path(tmp)) as daemon:

@@ -11,7 +11,8 @@ A stream ends promptly when its client goes away: pywsgi only notices on the nex
 also watches its socket (``portald.socket_fd`` in the WSGI environ) — an SSE client sends nothing after
 its request, so any readability (EOF, TLS close_notify) means it has gone. Between events a comment
 line is sent every ``heartbeat`` seconds (15 by default) to keep proxies from closing the stream.
-Concurrent streams are capped (``server.max_streams``): beyond it, 503.
+Concurrent streams are capped (``server.max_streams``, and ``server.max_streams_per_user`` for one
+account): beyond it, 503. A stream ends when its token expires or is revoked (logout, password change).
 """
 from __future__ import annotations
 
@@ -117,10 +118,12 @@ class _Stream:
     """The body of one SSE response. Cleanup lives in ``close()``, which the WSGI server always calls —
     a generator's ``finally`` would not run for a response whose body was never started."""
 
-    def __init__(self, bus: "EventBus", sub: Subscription, fd: int | None):
-        self.bus, self.sub, self.fd = bus, sub, fd
+    def __init__(self, bus: "EventBus", sub: Subscription, fd: int | None, user: str,
+                 still_valid: Callable[[], bool]):
+        self.bus, self.sub, self.fd, self.user, self.still_valid = bus, sub, fd, user, still_valid
         self.closed = False
         bus.streams += 1
+        bus.per_user[user] = bus.per_user.get(user, 0) + 1
         # a bare libev watcher, not a greenlet: a blocked greenlet keeps a copy of its stack, which
         # at hundreds of streams was a third of their memory
         self.watcher = None
@@ -139,7 +142,9 @@ class _Stream:
                 chunk = self.sub.queue.get(timeout=self.bus.heartbeat)
             except Empty:
                 chunk = b": heartbeat\n\n"
-            if chunk is _CLOSED:
+            # the token was checked when the stream opened; a logout, a password change or its
+            # expiry must end the stream too (at the latest by the next heartbeat)
+            if chunk is _CLOSED or not self.still_valid():
                 return
             yield chunk
 
@@ -152,14 +157,19 @@ class _Stream:
             self.watcher.close()
         self.bus.unsubscribe(self.sub)
         self.bus.streams -= 1
+        self.bus.per_user[self.user] -= 1
+        if not self.bus.per_user[self.user]:
+            del self.bus.per_user[self.user]
 
 
 class EventBus:
     def __init__(self, sources: dict[str, Any], max_streams: int, heartbeat: float = 15.0,
-                 default_interval: float = 2.0):
+                 default_interval: float = 2.0, max_streams_per_user: int | None = None):
         self.pumps = {name: _Pump(name, source, default_interval) for name, source in sources.items()}
         self.max_streams, self.heartbeat = max_streams, heartbeat
+        self.max_per_user = max_streams_per_user or max_streams
         self.streams = 0
+        self.per_user: dict[str, int] = {}
 
     @property
     def names(self) -> list[str]:
@@ -190,10 +200,17 @@ class EventBus:
 
     def response(self, names: list[str], renames: dict[str, str] | None = None) -> Response:
         """A ``text/event-stream`` response carrying the named sources."""
+        from .app_context import core, identity
+
+        who, auth = identity(), core().auth
         if self.streams >= self.max_streams:
             raise Unavailable("too many event streams open")
+        if self.per_user.get(who.user, 0) >= self.max_per_user:
+            raise Unavailable(f"{who.user} has too many event streams open")
         fd = request.environ.get("portald.socket_fd")
-        return Response(_Stream(self, self.subscribe(names, renames), fd), mimetype="text/event-stream",
+        stream = _Stream(self, self.subscribe(names, renames), fd, who.user,
+                         lambda: auth.tokens.still_valid(who, auth.admin.generation))
+        return Response(stream, mimetype="text/event-stream",
                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     def shutdown(self) -> None:

@@ -195,7 +195,9 @@ class PluginHost:
             if isinstance(offered, dict):
                 for name, source in offered.items():
                     sources.setdefault(name, source)
-        self.events = EventBus(sources, self.config.server.max_streams, self.config.server.heartbeat_seconds)
+        server = self.config.server
+        self.events = EventBus(sources, server.max_streams, server.heartbeat_seconds,
+                               max_streams_per_user=server.max_streams_per_user)
 
     def new_sampler(self, name: str, collect, **options) -> Sampler:
         sampler = Sampler(name, collect, **options)

@@ -185,3 +185,28 @@ def test_a_new_subscriber_gets_unchanged_data_after_everyone_left(make_app, tmp_
         response = client.get("/platform/api/events?events=snmptrap", headers=headers, buffered=False)
         assert sse_frames(response, 1) == [("snmptrap", '{"vin1State":1}')]
         response.close()
+
+
+def test_logout_ends_an_open_stream(make_app):
+    app = make_app(server={"heartbeat_seconds": 0.05})
+    client = app.test_client()
+    token = admin_token(client)
+    response = client.get("/platform/api/events?events=snmptrap", headers={**bearer(token), **SSE}, buffered=False)
+    chunks = iter(response.response)
+    with gevent.Timeout(2):
+        assert next(chunks) == b": stream open\n\n"
+        assert next(chunks) == b": heartbeat\n\n"
+        assert client.post("/auth/logout", headers=bearer(token)).status_code == 200
+        assert list(chunks) == []  # the stream ended by itself
+    response.close()
+
+
+def test_one_user_cannot_take_every_stream_slot(make_app, tmp_path):
+    app = _app_with_counter(make_app, tmp_path, server={"max_streams": 10, "max_streams_per_user": 2})
+    client = app.test_client()
+    headers = {**bearer(admin_token(client)), **SSE}
+    open_ = [client.get("/platform/api/events", headers=headers, buffered=False) for _ in range(2)]
+    third = client.get("/platform/api/events", headers=headers)
+    assert third.status_code == 503 and "admin" in third.get_json()["message"]
+    for response in open_:
+        response.close()

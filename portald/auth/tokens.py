@@ -32,6 +32,7 @@ class Identity:
     jti: str
     expires: int
     must_change_password: bool = False
+    generation: int = 0  # the admin password generation an admin-account token was issued under
 
     @property
     def is_admin(self) -> bool:
@@ -84,7 +85,12 @@ class TokenService:
         if claims["m"] == 2 and claims.get("pwg") != admin_generation:
             raise InvalidToken("token was issued before the admin password changed")
         return Identity(claims["sub"], claims["m"], claims["role"], claims["jti"], claims["exp"],
-                        bool(claims.get("chg")))
+                        bool(claims.get("chg")), int(claims.get("pwg", 0)))
+
+    def still_valid(self, identity: Identity, admin_generation: int) -> bool:
+        """For a long-lived stream opened with this identity: not expired, revoked or superseded."""
+        return (identity.expires > time.time() and identity.jti not in self._revoked
+                and (identity.method != 2 or identity.generation == admin_generation))
 
     def revoke(self, identity: Identity) -> None:
         self._revoked.add(identity.jti)
