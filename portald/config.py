@@ -36,6 +36,8 @@ class ServerConfig(_Section):
     tls_key: str = ""
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_json_depth: int = Field(32, ge=2, le=512)
+    max_connections: int = Field(1024, ge=8)
+    idle_timeout_seconds: float = Field(30.0, gt=0)
     max_streams: int = Field(256, ge=1)
     max_streams_per_user: int = Field(32, ge=1)
     heartbeat_seconds: float = Field(15.0, gt=0)

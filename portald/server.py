@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
+import resource
 import signal
 import socket
 import ssl
 
 import gevent
+from gevent.pool import Pool
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from .config import Config, parse_listen
@@ -25,6 +27,13 @@ _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s]*")
 
 
 class NoDelayWSGIServer(WSGIServer):
+    """Sets TCP_NODELAY and a timeout on every accepted socket. The timeout bounds each read and write:
+    a client that opens connections and sends nothing (or half a request, or stalls its TLS
+    handshake) is dropped after ``idle_timeout`` seconds instead of holding a file descriptor for
+    ever; an event stream whose client stops reading for that long ends too."""
+
+    idle_timeout: float | None = None
+
     def do_read(self):
         accepted = super().do_read()
         if accepted:
@@ -32,6 +41,8 @@ class NoDelayWSGIServer(WSGIServer):
                 accepted[0].setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:  # not TCP (a UNIX socket in tests)
                 pass
+            if self.idle_timeout:
+                accepted[0].settimeout(self.idle_timeout)
         return accepted
 
     def wrap_socket_and_handle(self, client_socket, address):
@@ -70,6 +81,17 @@ class QuietHandler(WSGIHandler):
         return environ
 
 
+def raise_file_limit() -> None:
+    """Each connection is a file descriptor; the usual soft limit (1024) is below what
+    ``max_connections`` plus the daemon's own files need, so take the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def tls_context(config: Config) -> ssl.SSLContext:
     if config.server.tls_cert and config.server.tls_key:
         cert, key = config.server.tls_cert, config.server.tls_key
@@ -86,8 +108,10 @@ def tls_context(config: Config) -> ssl.SSLContext:
 def serve(app, config: Config, on_ready=None) -> None:
     host, port = parse_listen(config.server.listen)
     options = {} if config.server.http else {"ssl_context": tls_context(config)}
+    raise_file_limit()
     server = NoDelayWSGIServer((host, port), app, log=None, error_log=logging.getLogger("portald.wsgi"),
-                               handler_class=QuietHandler, **options)
+                               handler_class=QuietHandler, spawn=Pool(config.server.max_connections), **options)
+    server.idle_timeout = config.server.idle_timeout_seconds
     server.start()
     scheme = "http" if config.server.http else "https"
     log.info("portald listening on %s://%s:%d (board: %s)", scheme, host, server.server_port, config.board)

@@ -212,3 +212,42 @@ def test_port_in_use_is_a_clear_error_not_a_traceback(tmp_path):
                                 env=dict(os.environ, PORTALD_PLUGINS_DIR=str(tmp_path / "none")))
     assert result.returncode == 1
     assert f"cannot serve on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_silent_and_half_open_connections_are_dropped_after_the_idle_timeout(start_daemon, monkeypatch):
+    monkeypatch.setenv("PORTALD_SERVER__IDLE_TIMEOUT_SECONDS", "1")
+    daemon = start_daemon(http=True)
+    silent = socket.create_connection(("127.0.0.1", daemon.port))
+    half = socket.create_connection(("127.0.0.1", daemon.port))
+    half.sendall(b"GET /platform/api/ping HTTP/1.1\r\nHost: x\r\n")
+    for conn in (silent, half):
+        conn.settimeout(5)
+        start = time.monotonic()
+        received = b""
+        try:
+            while chunk := conn.recv(1024):  # at most a 4xx answer, then the daemon closes
+                received += chunk
+        except ConnectionResetError:
+            pass
+        assert received == b"" or received.startswith(b"HTTP/1.1 4"), received
+        assert time.monotonic() - start < 4
+        conn.close()
+    assert daemon.get("/platform/api/ping").text == "pong"
+
+
+def test_an_event_stream_outlives_the_idle_timeout(start_daemon, monkeypatch):
+    monkeypatch.setenv("PORTALD_SERVER__IDLE_TIMEOUT_SECONDS", "1")
+    daemon = start_daemon(http=True)
+    token = daemon.post("/auth/login?m=2", json={"username": "admin", "password": "p@ssw0rd"}).json()["token"]
+    daemon.put("/auth/user/admin/password", json={"old": "p@ssw0rd", "new": ADMIN_NEW},
+               headers={"Authorization": f"Bearer {token}"})
+    token = daemon.post("/auth/login?m=2", json={"username": "admin", "password": ADMIN_NEW}).json()["token"]
+    with requests.get(daemon.url + "/platform/api/hwmon", stream=True, timeout=10,
+                      headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}) as stream:
+        lines = stream.iter_lines()
+        deadline = time.monotonic() + 8
+        events = 0
+        while events < 3 and time.monotonic() < deadline:  # sim hwmon changes every 2 s: > 4 s open
+            if next(lines).startswith(b"event: message"):
+                events += 1
+        assert events == 3
