@@ -61,3 +61,28 @@ def test_locked_account_is_refused(client, os_user_factory):
 def test_os_account_named_admin_is_not_the_admin_account(client):
     """m=0 with "admin" goes to PAM, never to the built-in account's default password."""
     assert login(client, "admin", "p@ssw0rd", m=0).status_code == 401
+
+
+def test_removed_admin_group_member_loses_admin_rights_before_the_token_expires(client, os_user_factory,
+                                                                                    monkeypatch):
+    from portald.auth import service
+
+    monkeypatch.setattr(service, "ROLE_CACHE_SECONDS", 0.0)
+    user = os_user_factory(groups=["sudo"])
+    token = login(client, user.name, user.password, m=0).get_json()["token"]
+    bad_body = {"action": "explode"}  # an admin gets past the guard to the body check (422)
+    assert client.put("/platform/api/service/ssh", json=bad_body, headers=bearer(token)).status_code == 422
+    subprocess.run(["gpasswd", "-d", user.name, "sudo"], check=True, capture_output=True)
+    response = client.put("/platform/api/service/ssh", json=bad_body, headers=bearer(token))
+    assert response.status_code == 403
+
+
+def test_deleted_account_token_stops_working(client, os_user_factory, monkeypatch):
+    from portald.auth import service
+
+    monkeypatch.setattr(service, "ROLE_CACHE_SECONDS", 0.0)
+    user = os_user_factory()
+    token = login(client, user.name, user.password, m=0).get_json()["token"]
+    assert client.get("/platform/api/hwmon", headers=bearer(token)).status_code == 200
+    subprocess.run(["userdel", user.name], check=True)
+    assert client.get("/platform/api/hwmon", headers=bearer(token)).status_code == 401

@@ -33,6 +33,15 @@ def authenticate(service: str, username: str, password: str) -> bool:
     return bool(ok)
 
 
+def current_role(username: str, admin_groups: list[str]) -> str | None:
+    """The account's role now, or None when the account no longer exists."""
+    try:
+        pwd.getpwnam(username)
+    except KeyError:
+        return None
+    return role_of(username, admin_groups)
+
+
 def role_of(username: str, admin_groups: list[str]) -> str:
     """``admin`` for uid 0 and members (primary or supplementary) of the configured admin groups."""
     try:

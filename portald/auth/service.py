@@ -2,7 +2,9 @@
 the privilege table before every view, and revoke tokens."""
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 
 import gevent
 from gevent.lock import BoundedSemaphore
@@ -20,6 +22,7 @@ log = logging.getLogger("portald.auth")
 
 OS_ACCOUNT, ADMIN_ACCOUNT = 0, 2
 MAX_CONCURRENT_CHECKS = 4
+ROLE_CACHE_SECONDS = 30.0
 
 
 class AuthService:
@@ -31,6 +34,7 @@ class AuthService:
                                       config.failure_delay_seconds, config.failure_delay_max_seconds)
         os_accounts.preload()
         self._checks = BoundedSemaphore(MAX_CONCURRENT_CHECKS)
+        self._roles: dict[str, tuple[str | None, float]] = {}
 
     # -- logging in ----------------------------------------------------------------------------------
     def refuse_if_locked(self, account_key: str, address: str, who: str) -> None:
@@ -97,6 +101,21 @@ class AuthService:
         except InvalidToken as exc:
             raise AuthError(f"invalid token: {exc}") from None
 
+    def _with_current_role(self, identity: Identity) -> Identity:
+        """An OS account's role as it is now, not as it was at login: someone removed from the admin
+        groups, or whose account was deleted, loses those rights within ``ROLE_CACHE_SECONDS``."""
+        now = time.monotonic()
+        cached = self._roles.get(identity.user)
+        if cached is None or now - cached[1] > ROLE_CACHE_SECONDS:
+            cached = (os_accounts.current_role(identity.user, self.config.admin_groups), now)
+            self._roles[identity.user] = cached
+            if len(self._roles) > 4096:
+                self._roles.clear()
+        role = cached[0]
+        if role is None:
+            raise AuthError("the account of this token no longer exists")
+        return identity if role == identity.role else dataclasses.replace(identity, role=role)
+
     def guard(self, app: Flask) -> None:
         """Enforce the privilege table before every view (so no route can be forgotten)."""
 
@@ -114,6 +133,8 @@ class AuthService:
                 if level == privileges.ADMIN_ACCOUNT:
                     raise AuthErrorBothCases(exc.message, headers=exc.headers) from None
                 raise
+            if identity.method == OS_ACCOUNT:
+                identity = self._with_current_role(identity)
             if identity.must_change_password and level != privileges.ADMIN_ACCOUNT:
                 raise Forbidden("the default admin password must be changed first (PUT /auth/user/admin/password)")
             if level == privileges.ADMIN and not identity.is_admin:
