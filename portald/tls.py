@@ -3,6 +3,7 @@ JWT signing certificate that ``GET /auth/certificate`` serves. Private keys are 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import ipaddress
 import socket
 
@@ -12,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from .state import StateStore
+
+log = logging.getLogger("portald")
 
 
 def _self_signed(key: ec.EllipticCurvePrivateKey, common_name: str, sans: list[x509.GeneralName],
@@ -39,7 +42,14 @@ def ensure_key_and_cert(store: StateStore, key_name: str, cert_name: str, common
     """Load the key and certificate pair, creating both at first use. Returns (key PEM, cert PEM)."""
     key_pem, cert_pem = store.read_bytes(key_name), store.read_bytes(cert_name)
     if key_pem and cert_pem:
-        return key_pem, cert_pem
+        try:
+            serialization.load_pem_private_key(key_pem, None)
+            x509.load_pem_x509_certificate(cert_pem)
+            return key_pem, cert_pem
+        except ValueError:
+            # a damaged pair is made anew: for the JWT signer that ends every session (clients log
+            # in again), for TLS clients see a new self-signed certificate — both better than no daemon
+            log.error("%s / %s are damaged; generating a new pair", key_name, cert_name)
     key = ec.generate_private_key(ec.SECP256R1())
     key_pem = _pem_key(key)
     cert_pem = _self_signed(key, common_name, sans or [], days).public_bytes(serialization.Encoding.PEM)

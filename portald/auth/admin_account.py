@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import os
 
 from ..state import StateStore
@@ -17,6 +18,7 @@ from ..state import StateStore
 USERNAME = "admin"
 DEFAULT_PASSWORD = "p@ssw0rd"
 _FILE = "admin-password.json"
+log = logging.getLogger("portald.auth")
 # scrypt work factors: ~50 ms on a small edge CPU, 16 MiB of memory
 _N, _R, _P = 2 ** 14, 8, 1
 
@@ -28,7 +30,20 @@ def _hash(password: str, salt: bytes) -> bytes:
 class AdminAccount:
     def __init__(self, store: StateStore):
         self._store = store
-        self._record = store.read_json(_FILE) or {"generation": 0}
+        self.damaged = False
+        try:
+            record = store.read_json(_FILE) or {"generation": 0}
+            if "hash" in record:
+                base64.b64decode(record["salt"], validate=True), base64.b64decode(record["hash"], validate=True)
+            int(record.get("generation", 0))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            # Never fall back to the factory password: that would hand the device to whoever asks
+            # first. Admin-account logins are refused until an operator resets the file (README).
+            log.error("%s is damaged: admin-account logins are refused until it is removed "
+                      "(which resets the admin password to the default)", store.path(_FILE))
+            self.damaged = True
+            record = {"generation": 0, "hash": "", "salt": ""}
+        self._record = record
 
     @property
     def generation(self) -> int:
@@ -40,6 +55,8 @@ class AdminAccount:
 
     def verify(self, password: str) -> bool:
         """Constant-time check; slow by design (call it from the threadpool)."""
+        if self.damaged:
+            return False
         if self.is_default:
             return hmac.compare_digest(password.encode(), DEFAULT_PASSWORD.encode())
         salt = base64.b64decode(self._record["salt"])

@@ -9,6 +9,8 @@ changing it). Logged-out ``jti``s are kept in SQLite until they expire, so a res
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from ..state import StateStore
 from ..tls import ensure_key_and_cert
 
+log = logging.getLogger("portald.auth")
 ALGORITHM = "ES256"
 _VERIFIED_CACHE = 1024
 
@@ -49,11 +52,24 @@ class TokenService:
         key_pem, self.certificate_pem = ensure_key_and_cert(store, "jwt-key.pem", "jwt-cert.pem", "portald JWT signer")
         self._private = serialization.load_pem_private_key(key_pem, None)
         self._public = x509.load_pem_x509_certificate(self.certificate_pem).public_key()
+        try:
+            self._open_revocations(store)
+        except sqlite3.DatabaseError as exc:
+            # a damaged database must not keep the daemon down: set it aside and start a new one
+            # (tokens revoked before are then valid again until they expire, at most token_ttl)
+            aside = store.path(f"auth.db.damaged-{int(time.time())}")
+            log.error("auth.db is damaged (%s); moved to %s and started afresh", exc, aside.name)
+            for suffix in ("", "-wal", "-shm"):
+                if store.path("auth.db" + suffix).exists():
+                    store.path("auth.db" + suffix).rename(str(aside) + suffix)
+            self._open_revocations(store)
+        self._verified: dict[str, dict] = {}
+
+    def _open_revocations(self, store: StateStore) -> None:
         self._db = store.sqlite("auth.db")
         self._db.execute("CREATE TABLE IF NOT EXISTS revoked (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL)")
         self._db.execute("DELETE FROM revoked WHERE exp < ?", (int(time.time()),))
         self._revoked = {row[0] for row in self._db.execute("SELECT jti FROM revoked")}
-        self._verified: dict[str, dict] = {}
 
     def issue(self, user: str, method: int, role: str, password_generation: int = 0,
               must_change_password: bool = False) -> tuple[str, dt.datetime]:
