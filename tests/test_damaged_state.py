@@ -17,10 +17,16 @@ def test_damaged_admin_record_refuses_admin_logins_but_daemon_serves(make_app, t
 
 
 def test_removing_the_damaged_admin_record_resets_to_the_default(make_app, tmp_path):
-    make_app().extensions["portald"].shutdown()
-    (tmp_path / "state" / "admin-password.json").unlink()
-    client = make_app().test_client()
-    assert login(client, "admin", "p@ssw0rd").status_code == 200
+    app = make_app()
+    admin_token(app.test_client())
+    app.extensions["portald"].shutdown()
+    record = tmp_path / "state" / "admin-password.json"
+    record.write_text("not json")
+    damaged = make_app()
+    assert login(damaged.test_client(), "admin", "p@ssw0rd").status_code == 401
+    damaged.extensions["portald"].shutdown()
+    record.unlink()
+    assert login(make_app().test_client(), "admin", "p@ssw0rd").status_code == 200
 
 
 def test_damaged_revocation_database_is_set_aside(make_app, tmp_path):
