@@ -69,6 +69,8 @@ class Config(_Section):
     procfs_root: Path = Path("/proc")
     dev_root: Path = Path("/dev")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # longest a call into a blocking driver (sysfs over I2C, ioctls) may take before it is a 422
+    driver_timeout_seconds: float = Field(5.0, gt=0, le=120)
     server: ServerConfig = ServerConfig()
     auth: AuthConfig = AuthConfig()
     # capability -> preferred driver names (or plugin names), first match wins over hook order

@@ -9,3 +9,49 @@ class DriverError(Exception):
 
 class NotFound(DriverError):
     """The named thing (a unit, a pin, a device) does not exist on this machine."""
+
+
+class BlockingDriver:
+    """Runs every method of a driver whose calls can block — sysfs attributes served over I2C (LED
+    expanders, super-I/O chips, power controllers), ioctls — in gevent's threadpool, one call at a
+    time, each bounded by ``timeout``. A wedged bus then costs one request a 422 instead of freezing
+    the whole daemon (and with it the watchdog's keep-alive).
+
+    A call that does not return in time raises ``OSError(ETIMEDOUT)``; until that stuck call returns,
+    further calls fail at once with ``OSError(EBUSY)`` instead of taking another thread. Plain
+    attributes (``name``, properties) are read directly. The core wraps every driver that sets
+    ``blocking = True``.
+    """
+
+    def __init__(self, driver, timeout: float = 5.0):
+        import gevent.lock
+
+        self._driver, self._timeout = driver, timeout
+        self._lock = gevent.lock.Semaphore()
+        self._stuck = None
+
+    @property
+    def wrapped(self):
+        return self._driver
+
+    def __getattr__(self, attr: str):
+        value = getattr(self._driver, attr)
+        if not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            import errno
+
+            import gevent
+
+            with self._lock:
+                if self._stuck is not None and not self._stuck.ready():
+                    raise OSError(errno.EBUSY, f"{self.name} is still not answering an earlier request")
+                result = gevent.get_hub().threadpool.spawn(value, *args, **kwargs)
+                try:
+                    return result.get(timeout=self._timeout)
+                except gevent.Timeout:
+                    self._stuck = result
+                    raise OSError(errno.ETIMEDOUT, f"{self.name} did not answer within {self._timeout:g} s") from None
+
+        return call

@@ -146,6 +146,13 @@ def install(app: Flask) -> None:
                 headers["Allow"] = ", ".join(allowed)
         return _render(ApiError(message, err.code or 500, headers))
 
+    @app.errorhandler(OSError)
+    def _hardware_failed(err: OSError):
+        # a driver's I/O error that its route did not turn into the area's 422: still no 500 (the
+        # hardware or the OS refused, portald did not break), and no traceback in the log
+        log.warning("%s: %s", _describe_request(), err.strerror or err)
+        return _render(ApiError(f"the hardware did not answer: {err.strerror or err}", 503))
+
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         log.exception("unhandled error in %s", _describe_request())

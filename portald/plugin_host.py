@@ -20,6 +20,7 @@ import pluggy
 from . import hookspecs
 from .config import Config
 from .context import Paths, PluginContext
+from .drivers import BlockingDriver
 from .events import EventBus
 from .runner import CommandRunner
 from .sampler import Sampler
@@ -51,7 +52,7 @@ class DriverChoice:
 
     @property
     def name(self) -> str:
-        return getattr(self.driver, "name", type(self.driver).__name__)
+        return getattr(self.driver, "name", type(getattr(self.driver, "wrapped", self.driver)).__name__)
 
 
 class PluginHost:
@@ -109,12 +110,12 @@ class PluginHost:
             self.pm.unregister(name=name)
             self.fail(name, f"implements unknown hook(s): {', '.join(unknown)}")
 
-    def fail(self, name: str, reason: str) -> None:
+    def fail(self, name: str, reason: str, unregister: bool = True) -> None:
         record = self.records[name]
         if record.state != FAILED:
             record.state, record.reason = FAILED, reason
             log.error("plugin %s failed: %s", name, reason)
-        if self.pm.has_plugin(name):
+        if unregister and self.pm.has_plugin(name):
             self.pm.unregister(name=name)
 
     def mark_absent(self, name: str, reason: str) -> None:
@@ -156,16 +157,21 @@ class PluginHost:
                 self.fail(plugin, "portald_drivers must return a dict")
                 continue
             for capability, driver in offered.items():
+                if getattr(driver, "blocking", False):
+                    driver = BlockingDriver(driver, self.config.driver_timeout_seconds)
                 self.candidates.setdefault(capability, []).append(DriverChoice(capability, driver, plugin))
         self.choices.clear()
         for capability, candidates in self.candidates.items():
             for choice in self._ranked(capability, candidates):
-                if self.records[choice.plugin].state == FAILED:
-                    continue
+                if not self.pm.has_plugin(choice.plugin):
+                    continue  # failed to load or in a hook, and unregistered
                 try:
                     found = bool(choice.driver.probe())
                 except Exception as exc:
-                    self.fail(choice.plugin, f"probe of {choice.name} raised {type(exc).__name__}: {exc}")
+                    # only this driver is skipped: one bad sensor file must not take the board
+                    # plugin's other drivers (the watchdog!) down with it
+                    self.fail(choice.plugin, f"probe of {choice.name} raised {type(exc).__name__}: {exc}",
+                              unregister=False)
                     continue
                 if found:
                     self.choices[capability] = choice

@@ -32,6 +32,7 @@ class Sampler:
         self._ready = Event()
         self._greenlet: gevent.Greenlet | None = None
         self._last_read = 0.0
+        self._stuck = None  # the threadpool result of a collection that has not returned
         self.collections = 0
 
     @property
@@ -52,14 +53,22 @@ class Sampler:
 
     def _collect_once(self) -> None:
         try:
+            if self.in_thread and self._stuck is not None and not self._stuck.ready():
+                # a thread still blocked in the last collection (a wedged bus) is not joined by
+                # another one each round: that would take every threadpool thread, logins included
+                raise SampleFailed(f"{self.name}: the previous collection has not returned yet")
             with gevent.Timeout(self.timeout):
                 if self.in_thread:
-                    value = gevent.get_hub().threadpool.spawn(self._collect).get()
+                    self._stuck = gevent.get_hub().threadpool.spawn(self._collect)
+                    value = self._stuck.get()
+                    self._stuck = None
                 else:
                     value = self._collect()
         except gevent.Timeout:
             self._error = f"{self.name}: collection timed out after {self.timeout:g} s"
             log.warning("%s", self._error)
+        except SampleFailed as exc:
+            self._error = str(exc)
         except Exception as exc:  # a broken source must not kill the sampler
             self._error = f"{self.name}: {exc}"
             log.warning("sampling %s failed: %s", self.name, exc)

@@ -64,3 +64,25 @@ def test_blocking_collection_in_thread_times_out_without_blocking_the_hub():
     ticker.join()
     assert len(ticks) == 10
     sampler.stop()
+
+
+def test_a_wedged_collection_holds_one_thread_not_one_per_round():
+    import threading
+
+    release = threading.Event()
+    started = []
+
+    def wedged():
+        started.append(1)
+        release.wait(10)
+        return "late"
+
+    sampler = Sampler("t", wedged, in_thread=True, timeout=0.05, interval=0.01, idle_stop=10)
+    with pytest.raises(SampleFailed):
+        sampler.latest()
+    gevent.sleep(0.3)  # many rounds
+    assert len(started) == 1
+    release.set()
+    gevent.sleep(0.3)
+    assert sampler.latest() == "late" and len(started) >= 2
+    sampler.stop()

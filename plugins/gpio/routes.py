@@ -48,8 +48,12 @@ def blueprint(ctx) -> Blueprint:
     def driver():
         return ctx.require("gpio")
 
+    def pins(gpio) -> int:
+        with _hardware("cannot read the GPIO pins"):
+            return gpio.count()
+
     def pin_of(gpio, raw: str) -> int:
-        if not INDEX.fullmatch(raw) or int(raw) >= gpio.count():
+        if not INDEX.fullmatch(raw) or int(raw) >= pins(gpio):
             raise AreaError(AREA, "invalid parameter", 400)
         return int(raw)
 
@@ -61,12 +65,12 @@ def blueprint(ctx) -> Blueprint:
     @bp.get("/count")
     def count():
         gpio = ctx.driver("gpio")
-        return jsonify({"count": gpio.count() if gpio is not None else 0})
+        return jsonify({"count": pins(gpio) if gpio is not None else 0})
 
     @bp.get("/all")
     def all_pins():
         gpio = driver()
-        return jsonify([read(gpio, pin) for pin in range(gpio.count())])
+        return jsonify([read(gpio, pin) for pin in range(pins(gpio))])
 
     @bp.get("/<raw_id>")
     def one_pin(raw_id: str):

@@ -39,7 +39,8 @@ def blueprint(ctx) -> Blueprint:
         return ctx.require("led")
 
     def index(led, raw: str) -> int:
-        count = led.count()
+        with _hardware("cannot read the LEDs"):
+            count = led.count()
         if not INDEX.fullmatch(raw) or int(raw) >= count:
             raise AreaError(AREA, f"invalid LED index {raw[:20]!r}: expected 0 to {count - 1}", 400)
         return int(raw)

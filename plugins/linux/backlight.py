@@ -36,6 +36,7 @@ def _read_int(path: Path) -> int:
 
 class LinuxBacklightDriver:
     name = "linux.backlight"
+    blocking = True  # sysfs/ioctl calls can stall on a slow bus: the core runs them in the threadpool
 
     def __init__(self, class_dir: str | os.PathLike[str], device: str | None = None, minimum: int = 0):
         self._class_dir = Path(class_dir)

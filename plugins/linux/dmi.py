@@ -17,6 +17,7 @@ FIELDS = ("sys_vendor", "product_name", "product_version", "product_serial", "pr
 
 class LinuxBoardDriver:
     name = "linux.dmi"
+    blocking = True  # sysfs/ioctl calls can stall on a slow bus: the core runs them in the threadpool
 
     def __init__(self, sysfs_root):
         self.folder = Path(sysfs_root, "class", "dmi", "id")

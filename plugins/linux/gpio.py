@@ -19,6 +19,8 @@ from .gpio_sysfs import SysfsGpioDriver
 class FirstThatProbes:
     """One ``gpio`` driver made of alternatives: the first whose ``probe()`` is true does the work."""
 
+    blocking = True  # chardev ioctls and sysfs GPIO files can stall: the core runs calls in the threadpool
+
     def __init__(self, *drivers):
         self._drivers = drivers
         self._chosen = None

@@ -29,6 +29,7 @@ def _read_int(path: Path) -> int:
 
 class LinuxLedDriver:
     name = "linux.led"
+    blocking = True  # sysfs/ioctl calls can stall on a slow bus: the core runs them in the threadpool
 
     def __init__(self, class_dir: str | os.PathLike[str], names: list[str] | None = None):
         self._class_dir = Path(class_dir)

@@ -98,6 +98,7 @@ def _read_int(path: Path) -> int:
 
 class LinuxPowerDriver:
     name = "linux.power"
+    blocking = True  # sysfs/ioctl calls can stall on a slow bus: the core runs them in the threadpool
 
     def __init__(self, sysfs_root: Path, inputs: PowerInputs):
         self.sysfs_root, self.inputs = Path(sysfs_root), inputs
@@ -148,7 +149,8 @@ class LinuxPowerDriver:
         found = []
         for entry in entries:
             try:
-                if (entry / "name").read_text().strip() == name:
+                # another chip's name may hold any bytes: compare, never fail on it
+                if (entry / "name").read_text(encoding="ascii", errors="replace").strip() == name:
                     found.append(entry.name)
             except OSError:
                 continue

@@ -55,6 +55,7 @@ def _read_int(path: Path) -> int | None:
 
 class LinuxWatchdogDriver:
     name = "linux.watchdog"
+    blocking = True  # sysfs/ioctl calls can stall on a slow bus: the core runs them in the threadpool
 
     def __init__(self, class_dir: Path, dev_dir: Path, device: str | None = None,
                  ioctl: Callable[[int, int, bytes], bytes] = fcntl.ioctl):
