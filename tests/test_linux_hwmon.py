@@ -146,15 +146,17 @@ def test_input_that_is_a_directory_is_skipped(copy_machine):
 
 @pytest.mark.parametrize("code", [errno.EIO, errno.ENODATA, errno.ENXIO, errno.EAGAIN])
 def test_input_read_errors_are_skipped_without_raising(monkeypatch, code):
-    # Real chips return these on read(); a fixture file cannot, so fake the syscall failure.
-    real_read_text = Path.read_text
+    # Real chips return these on read(); a fixture file cannot, so fake the syscall failure at the
+    # one place the Linux board opens sysfs attributes.
+    from portald_plugins.linux import sysfs
 
-    def failing_read_text(path, *args, **kwargs):
+    def failing_open(path, *args, **kwargs):
+        path = Path(path)
         if path.name in ("fan1_input", "temp2_input") and "nct6775" in str(path.resolve()):
             raise OSError(code, "simulated", str(path))
-        return real_read_text(path, *args, **kwargs)
+        return open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", failing_read_text)
+    monkeypatch.setattr(sysfs, "open", failing_open, raising=False)
     result = LinuxHwmonDriver(FIXTURES / "desktop-nct6775" / "sys").read()
     assert names(result, "fanspeed") == ["nct6775 fan2"]
     assert "CPUTIN" not in names(result, "temperature")

@@ -10,28 +10,18 @@ client set; ``actual_brightness`` may lag or be quantised by the firmware). Fail
 """
 from __future__ import annotations
 
-import errno
 import logging
 import os
 from pathlib import Path
+
+from .sysfs import read_attr as _read_text
+from .sysfs import read_int as _read_int
 
 log = logging.getLogger(__name__)
 
 # Documentation/ABI/stable/sysfs-class-backlight: when a panel has several interfaces, userspace
 # should prefer "firmware" (ACPI/EFI) over "platform" (vendor module) over "raw" (the GPU register).
 _TYPE_RANK = {"firmware": 0, "platform": 1, "raw": 2}
-
-
-def _read_text(path: Path) -> str:
-    return path.read_text(encoding="ascii", errors="replace").strip()
-
-
-def _read_int(path: Path) -> int:
-    text = _read_text(path)
-    try:
-        return int(text)
-    except ValueError:
-        raise OSError(errno.EIO, f"not a number in {path.name}: {text[:20]!r}") from None
 
 
 class LinuxBacklightDriver:

@@ -40,6 +40,7 @@ from typing import Callable
 
 from .disk_mounts import first_mount, partition_entry, read_mounts
 from .smart import SmartCtl
+from .sysfs import read_attr
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ FIXED, EXTERNAL, REMOVABLE = "Fixed hard disk media", "External hard disk media"
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()
+        return read_attr(path)
     except OSError:
         return ""
 

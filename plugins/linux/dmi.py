@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .sysfs import read_attr
+
 FIELDS = ("sys_vendor", "product_name", "product_version", "product_serial", "product_uuid", "board_vendor",
           "board_name", "board_version", "board_serial", "bios_vendor", "bios_version", "bios_date",
           "bios_release", "chassis_type", "chassis_serial")
@@ -29,7 +31,7 @@ class LinuxBoardDriver:
         out = {}
         for field in FIELDS:
             try:
-                value = (self.folder / field).read_text(errors="replace").strip()
+                value = read_attr(self.folder / field)
             except OSError:
                 continue
             out[field] = value

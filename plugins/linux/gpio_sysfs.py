@@ -20,13 +20,11 @@ import logging
 import os
 from pathlib import Path
 
+from .sysfs import read_attr as _read
+
 log = logging.getLogger(__name__)
 
 OUTPUT, INPUT = 0, 1
-
-
-def _read(path: Path) -> str:
-    return path.read_text(encoding="ascii", errors="replace").strip()
 
 
 def _write(path: Path, text: str) -> None:

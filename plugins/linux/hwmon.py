@@ -44,6 +44,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .sysfs import read_attr_or_none as _read_attr
+from .sysfs import read_int_or_none as _read_int
+
 log = logging.getLogger(__name__)
 
 # attribute prefix -> (output key, divisor from kernel unit, output unit)
@@ -73,21 +76,6 @@ class _Sensor:
 
     def path(self, suffix: str) -> Path:
         return self.folder / f"{self.attr_name}_{suffix}"
-
-
-def _read_attr(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return None
-
-
-def _read_int(path: Path) -> int | None:
-    text = _read_attr(path)
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
 
 
 class LinuxHwmonDriver:

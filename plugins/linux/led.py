@@ -7,24 +7,17 @@ LED, and the mapping of on/off to brightness: logically high is ``brightness > 0
 """
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import re
 from pathlib import Path
 
+from .sysfs import read_int as _read_int
+
 log = logging.getLogger(__name__)
 
 # The selected trigger is the bracketed word: "none rfkill-any [heartbeat] timer".
 _SELECTED = re.compile(r"\[([^\]]*)\]")
-
-
-def _read_int(path: Path) -> int:
-    text = path.read_text(encoding="ascii", errors="replace").strip()
-    try:
-        return int(text)
-    except ValueError:
-        raise OSError(errno.EIO, f"not a number in {path.name}: {text[:20]!r}") from None
 
 
 class LinuxLedDriver:

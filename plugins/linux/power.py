@@ -34,6 +34,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .sysfs import read_attr
+
 log = logging.getLogger(__name__)
 
 CAPABILITY = "power"
@@ -87,7 +89,7 @@ class PowerInputs(BaseModel):
 
 def _read_int(path: Path) -> int:
     try:
-        text = path.read_text(encoding="ascii", errors="replace").strip()
+        text = read_attr(path)
     except OSError as exc:
         raise OSError(f"cannot read {path}: {exc.strerror}") from None
     try:
@@ -150,7 +152,7 @@ class LinuxPowerDriver:
         for entry in entries:
             try:
                 # another chip's name may hold any bytes: compare, never fail on it
-                if (entry / "name").read_text(encoding="ascii", errors="replace").strip() == name:
+                if read_attr(entry / "name") == name:
                     found.append(entry.name)
             except OSError:
                 continue

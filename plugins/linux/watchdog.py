@@ -30,27 +30,14 @@ from pathlib import Path
 from typing import Callable
 
 from .watchdog_ioctl import WDIOF_SETTIMEOUT, WDIOS_DISABLECARD, WDIOS_ENABLECARD, WatchdogDevice
+from .sysfs import read_attr_or_none as _read
+from .sysfs import read_int_or_none as _read_int
 
 log = logging.getLogger(__name__)
 
 CAPABILITY = "wdt"
 FALLBACK_MIN, FALLBACK_MAX = 1, 65535
 _NAME = re.compile(r"watchdog(\d+)")
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="ascii", errors="replace").strip()
-    except OSError:
-        return None
-
-
-def _read_int(path: Path) -> int | None:
-    text = _read(path)
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
 
 
 class LinuxWatchdogDriver:
