@@ -1,9 +1,15 @@
-"""Helpers for board plugins: a board plugin that keeps one module per capability can offer all of
-them with ``collect_drivers(__name__, ctx)``.
+"""Helpers for board plugins: a board plugin that keeps one module per capability offers all of them
+with ``collect_drivers(__name__, ctx)``.
 
 Each submodule of the package that defines ``CAPABILITY`` (e.g. ``"hwmon"``) and
-``create_driver(ctx)`` (returning a driver, or None when it has nothing for this machine) contributes
-one driver. A submodule that fails to import or to create its driver is logged and skipped, so one
+``create_driver(ctx, settings)`` (returning a driver, or None when it has nothing for this machine)
+contributes one driver. A module may declare ``Settings``, a pydantic model of its settings: the core
+validates the board's ``[plugins.<board>.<capability>]`` table with it (e.g. ``[plugins.linux.gpio]``)
+and hands the result to ``create_driver``; a module without ``Settings`` gets None and its table must
+be absent. A key of ``[plugins.<board>]`` that names no capability of the board is reported.
+
+A submodule that fails to import, to validate its settings or to create its driver is logged and
+recorded against the board plugin (``/platform/api/plugins`` shows the reason) and skipped, so one
 broken capability does not take the rest of the board down.
 """
 from __future__ import annotations
@@ -16,19 +22,49 @@ from typing import Any
 log = logging.getLogger("portald.board")
 
 
+def driver_settings(module, section: dict[str, Any]):
+    """The validated settings of one driver module from its board's config ``section``."""
+    model = getattr(module, "Settings", None)
+    table = section.get(module.CAPABILITY)
+    if model is None:
+        if table:
+            raise ValueError(f"takes no settings, but [{module.CAPABILITY}] has {sorted(table)}")
+        return None
+    from .settings import validate
+
+    return validate(model, table or {}, f"[{module.CAPABILITY}]")
+
+
+def driver_modules(package: str) -> list:
+    """The driver modules of a board package (those with ``CAPABILITY`` and ``create_driver``)."""
+    module = importlib.import_module(package)
+    found = []
+    for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda m: m.name):
+        sub = importlib.import_module(f"{package}.{info.name}")
+        if hasattr(sub, "CAPABILITY") and hasattr(sub, "create_driver"):
+            found.append(sub)
+    return found
+
+
 def collect_drivers(package: str, ctx) -> dict[str, Any]:
     drivers: dict[str, Any] = {}
+    section = ctx.config
     module = importlib.import_module(package)
+    capabilities = set()
     for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda m: m.name):
         name = f"{package}.{info.name}"
         try:
             sub = importlib.import_module(name)
             if not hasattr(sub, "CAPABILITY") or not hasattr(sub, "create_driver"):
                 continue
-            driver = sub.create_driver(ctx)
+            capabilities.add(sub.CAPABILITY)
+            driver = sub.create_driver(ctx, driver_settings(sub, section))
         except Exception as exc:
-            ctx.log.error("driver module %s skipped: %s: %s", name, type(exc).__name__, exc)
+            ctx.report_problem(f"driver module {name} skipped: {type(exc).__name__}: {exc}")
             continue
         if driver is not None:
             drivers[sub.CAPABILITY] = driver
+    unknown = sorted(set(section) - capabilities)
+    if unknown:
+        ctx.report_problem(f"[plugins.{ctx.name}] has {', '.join(unknown)}, which name no capability of this board")
     return drivers

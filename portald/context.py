@@ -99,7 +99,18 @@ class PluginContext:
             raise NotSupported()
         return found
 
+    def absent_reason(self, capability: str) -> str:
+        """What a driver of ``capability`` said when its probe found nothing (its ``absent_reason``
+        attribute, e.g. "no systemd on unix:path=..."), or ``""``."""
+        return self._host.absent_reasons.get(capability, "")
+
     # state reporting -------------------------------------------------------------------------------
+    def report_problem(self, reason: str) -> None:
+        """Something this plugin offers is broken (a driver that would not build, a settings table
+        that does not validate); the plugin goes on with the rest. Logged, and shown in
+        /platform/api/plugins as the plugin's failure reason."""
+        self._host.fail(self.name, reason, unregister=False)
+
     def set_absent(self, reason: str) -> None:
         """This plugin has nothing to offer on this machine (shown in /platform/api/plugins)."""
         self._host.mark_absent(self.name, reason)

@@ -1,6 +1,30 @@
-"""Errors a driver raises, shared by every board so capability plugins can catch them whichever
-driver (generic, sim or an OEM's) is in use. Drivers have no Flask in them: these carry a message
-meant for the client, and the capability's routes turn them into the spec's shape for their area."""
+"""What every driver is, and the errors a driver raises.
+
+``Driver`` is the base of every capability's driver interface (``plugins/<capability>/interface.py``):
+a ``name`` (``"<board>.<capability>"``, e.g. ``"linux.hwmon"``, shown in ``/platform/api/plugins`` and
+matched by the ``[drivers]`` config table) and ``probe()``. A driver that declares ``blocking = True``
+(its calls go to sysfs over I2C, ioctls, serial links, C libraries, big /proc walks) is wrapped by the
+core in ``BlockingDriver``: that is the one way a blocking call is made off the event loop.
+
+The errors are shared by every board so capability plugins can catch them whichever driver (generic,
+sim or an OEM's) is in use. Drivers have no Flask in them: these carry a message meant for the client,
+and the capability's routes turn them into the spec's shape for their area. ``OSError`` means the
+hardware refused or failed; a capability's interface says which of these its driver raises."""
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Driver(Protocol):
+    """Base of every capability's driver interface."""
+
+    name: str
+    """``"<board>.<capability>"``, unique among the drivers of one capability."""
+
+    def probe(self) -> bool:
+        """True when this driver found its hardware (cheap; called once at start-up). Absence is
+        False, never an exception; an exception is reported as a broken driver and the next is tried."""
+        ...
 
 
 class DriverError(Exception):
@@ -20,13 +44,15 @@ class BlockingDriver:
     A call that does not return in time raises ``OSError(ETIMEDOUT)``; until that stuck call returns,
     further calls fail at once with ``OSError(EBUSY)`` instead of taking another thread. Plain
     attributes (``name``, properties) are read directly. The core wraps every driver that sets
-    ``blocking = True``.
+    ``blocking = True``, with the daemon's ``driver_timeout_seconds`` unless the driver sets its own
+    ``timeout_seconds`` (a screenshot of a big display, a slow EEPROM).
     """
 
     def __init__(self, driver, timeout: float = 5.0):
         import gevent.lock
 
-        self._driver, self._timeout = driver, timeout
+        self._driver = driver
+        self._timeout = float(getattr(driver, "timeout_seconds", None) or timeout)
         self._lock = gevent.lock.Semaphore()
         self._stuck = None
 

@@ -59,6 +59,22 @@ def wants_stream() -> bool:
     return "text/event-stream" in request.headers.get("Accept", "")
 
 
+def json_or_stream(event: str, fetch: Callable[[], Any]) -> Response:
+    """The one view body of a resource the spec serves both ways: with ``Accept: text/event-stream``
+    a stream of the ``event`` source's data as ``event: message`` frames (404 when that source has no
+    data on this machine), else ``fetch()`` as JSON (``fetch`` raises the area's errors itself)."""
+    if wants_stream():
+        from .app_context import core
+
+        bus = core().host.events
+        if event not in bus.pumps:
+            raise NotSupported()
+        return bus.response([event], {event: "message"})
+    from flask import jsonify
+
+    return jsonify(fetch())
+
+
 class Subscription:
     def __init__(self, bus: "EventBus", renames: dict[str, str]):
         self.bus, self.renames = bus, renames
@@ -164,8 +180,11 @@ class _Stream:
 
 class EventBus:
     def __init__(self, sources: dict[str, Any], max_streams: int, heartbeat: float = 15.0,
-                 default_interval: float = 2.0, max_streams_per_user: int | None = None):
+                 default_interval: float = 2.0, max_streams_per_user: int | None = None,
+                 declared: set[str] | None = None):
         self.pumps = {name: _Pump(name, source, default_interval) for name, source in sources.items()}
+        # every event a loaded plugin owns, with or without data on this machine
+        self.declared = frozenset(declared if declared is not None else self.pumps)
         self.max_streams, self.heartbeat = max_streams, heartbeat
         self.max_per_user = max_streams_per_user or max_streams
         self.streams = 0

@@ -23,13 +23,24 @@ hookimpl = pluggy.HookimplMarker("portald")
 def portald_drivers(ctx):
     """Return ``{capability: driver}`` for the hardware this board plugin can drive.
 
-    A driver is an object with ``name`` (e.g. ``"linux.hwmon"``) and ``probe() -> bool``; the core asks
-    each capability's candidates in priority order and keeps the first whose ``probe()`` is true. The
-    other methods a driver needs are defined by the capability (e.g. hwmon drivers have ``read()``).
+    A driver satisfies the ``typing.Protocol`` its capability declares (``name``, ``probe() -> bool``
+    and the capability's methods; see ``docs/capabilities.md``). The core skips a driver that does not
+    conform, then asks each capability's candidates in priority order and keeps the first whose
+    ``probe()`` is true. ``blocking = True`` on a driver makes the core run its calls in the threadpool.
     """
 
 
 # --- the API: capability plugins -----------------------------------------------------------------
+
+@hookspec
+def portald_capabilities(ctx):
+    """Return the ``portald.capability.Capability`` objects this plugin declares (usually one).
+
+    A declaration names the capability, the ``typing.Protocol`` its drivers satisfy (checked before a
+    driver is used), the plugin's settings model and the event names it owns. ``Capability`` also
+    provides the plugin's other hooks, so a capability plugin rarely writes one by hand.
+    """
+
 
 @hookspec
 def portald_blueprints(ctx):
@@ -53,7 +64,8 @@ def portald_event_sources(ctx):
     """Return ``{event_name: source}`` for ``GET /platform/api/events`` (names such as ``hwmon``).
 
     A source is an object with ``snapshot()`` returning the JSON-able data of one event; the event bus
-    polls it while someone listens.
+    polls it while someone listens. Event names must be declared in the plugin's ``Capability``
+    (``events=``), which ``Capability`` does for you; an undeclared name is refused.
     """
 
 

@@ -69,6 +69,9 @@ class PluginHost:
         self._contexts: dict[str, PluginContext] = {}
         self.memos: dict[str, dict[str, Any]] = {}
         self.events: EventBus | None = None
+        self.capabilities: dict[str, Any] = {}  # name -> portald.capability.Capability
+        self.capability_plugins: dict[str, str] = {}  # capability name -> the plugin declaring it
+        self.absent_reasons: dict[str, str] = {}  # capability -> why its drivers found nothing
 
     @property
     def drivers(self) -> dict[str, Any]:
@@ -111,10 +114,15 @@ class PluginHost:
             self.fail(name, f"implements unknown hook(s): {', '.join(unknown)}")
 
     def fail(self, name: str, reason: str, unregister: bool = True) -> None:
+        """Mark a plugin failed with ``reason``; with ``unregister=False`` (one broken driver of a
+        board) it keeps serving the rest, and further reasons are added to the first."""
         record = self.records[name]
         if record.state != FAILED:
             record.state, record.reason = FAILED, reason
             log.error("plugin %s failed: %s", name, reason)
+        elif not unregister and reason not in record.reason:
+            record.reason = f"{record.reason}; {reason}"
+            log.error("plugin %s: %s", name, reason)
         if unregister and self.pm.has_plugin(name):
             self.pm.unregister(name=name)
 
@@ -149,7 +157,39 @@ class PluginHost:
                 results.append((name, result))
         return results
 
+    # -- declarations ----------------------------------------------------------------------------------
+    def gather_capabilities(self) -> None:
+        """Record every plugin's ``Capability`` declarations; a second plugin declaring a name that is
+        already declared fails (two owners of one API area cannot both be right)."""
+        self.capabilities.clear()
+        self.capability_plugins.clear()
+        for plugin, declared in self.call("portald_capabilities"):
+            for capability in declared:
+                owner = self.capability_plugins.get(capability.name)
+                if owner is not None:
+                    self.fail(plugin, f"declares capability {capability.name!r}, already declared by {owner}")
+                    break
+                self.capabilities[capability.name] = capability
+                self.capability_plugins[capability.name] = plugin
+
+    @property
+    def declared_events(self) -> set[str]:
+        return {event for name, cap in self.capabilities.items() if self.pm.has_plugin(self.capability_plugins[name])
+                for event in cap.events}
+
     # -- drivers ---------------------------------------------------------------------------------------
+    def _conforms(self, choice: DriverChoice) -> bool:
+        from .contract import problems
+
+        capability = self.capabilities.get(choice.capability)
+        if capability is None or capability.protocol is None:
+            return True  # no plugin serves this capability: the driver is never called anyway
+        found = problems(choice.driver, capability.protocol)
+        if found:
+            self.fail(choice.plugin, f"driver {choice.name} does not satisfy {capability.protocol.__name__}: "
+                      f"{'; '.join(found)}", unregister=False)
+        return not found
+
     def choose_drivers(self) -> None:
         self.candidates.clear()
         for plugin, offered in self.call("portald_drivers"):
@@ -161,10 +201,13 @@ class PluginHost:
                     driver = BlockingDriver(driver, self.config.driver_timeout_seconds)
                 self.candidates.setdefault(capability, []).append(DriverChoice(capability, driver, plugin))
         self.choices.clear()
+        self.absent_reasons.clear()
         for capability, candidates in self.candidates.items():
             for choice in self._ranked(capability, candidates):
                 if not self.pm.has_plugin(choice.plugin):
                     continue  # failed to load or in a hook, and unregistered
+                if not self._conforms(choice):
+                    continue
                 try:
                     found = bool(choice.driver.probe())
                 except Exception as exc:
@@ -178,6 +221,9 @@ class PluginHost:
                     log.info("%s: using driver %s (plugin %s)", capability, choice.name, choice.plugin)
                     break
                 log.debug("%s: driver %s found nothing", capability, choice.name)
+                reason = getattr(choice.driver, "absent_reason", "")
+                if reason:
+                    self.absent_reasons.setdefault(capability, f"{choice.name}: {reason}")
 
     def _ranked(self, capability: str, candidates: list[DriverChoice]) -> list[DriverChoice]:
         preferred = self.config.drivers.get(capability, [])
@@ -194,16 +240,22 @@ class PluginHost:
     # -- lifetime --------------------------------------------------------------------------------------
     def start(self) -> None:
         self.load()
+        self.gather_capabilities()
         self.choose_drivers()
         self.call("portald_startup")
+        declared = self.declared_events
         sources: dict[str, Any] = {}
-        for _plugin, offered in self.call("portald_event_sources"):
-            if isinstance(offered, dict):
-                for name, source in offered.items():
-                    sources.setdefault(name, source)
+        for plugin, offered in self.call("portald_event_sources"):
+            if not isinstance(offered, dict):
+                continue
+            for name, source in offered.items():
+                if name not in declared:
+                    log.error("plugin %s offers event %r, which no Capability declares: not served", plugin, name)
+                    continue
+                sources.setdefault(name, source)
         server = self.config.server
         self.events = EventBus(sources, server.max_streams, server.heartbeat_seconds,
-                               max_streams_per_user=server.max_streams_per_user)
+                               max_streams_per_user=server.max_streams_per_user, declared=declared)
 
     def new_sampler(self, name: str, collect, **options) -> Sampler:
         sampler = Sampler(name, collect, **options)

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from conftest import FIXTURES
-from portald_plugins.linux.backlight import LinuxBacklightDriver
+from portald_plugins.boards.linux.brightness import LinuxBacklightDriver
 
 LAPTOP = FIXTURES / "backlight" / "laptop" / "sys" / "class" / "backlight"
 

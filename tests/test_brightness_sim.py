@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portald.state import StateStore
-from portald_plugins.sim.brightness import SimBrightnessDriver
+from portald_plugins.boards.sim.brightness import SimBrightnessDriver
 
 
 def test_value_persists_in_the_state_folder(tmp_path):

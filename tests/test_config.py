@@ -72,8 +72,8 @@ SETTINGS_MODELS = {
     "portald_plugins.services:Settings": "services",
     "portald_plugins.wdt.control:Settings": "wdt",
     "portald_plugins.power:Settings": "power",
-    "portald_plugins.linux.power:PowerInputs": "power",
-    "portald_plugins.linux.eeprom:Settings": "etp",
+    "portald_plugins.boards.linux.power:PowerInputs": "power",
+    "portald_plugins.boards.linux.etp:Settings": "etp",
 }
 
 

@@ -18,7 +18,7 @@ URL = "/platform/api/devmgr"
 
 def _client(make_app, sysfs_root, ids_dir=IDS, **config):
     app = make_app(board="auto", sysfs_root=str(sysfs_root),
-                   plugins={"devmgr": {"ids_dir": str(ids_dir), **config}})
+                   plugins={"linux": {"devmgr": {"ids_dir": str(ids_dir), **config}}})
     client = app.test_client()
     return client, bearer(admin_token(client))
 
@@ -63,7 +63,7 @@ def test_entries_have_the_spec_fields_and_ids_only_for_pci_and_usb(make_app):
 
 
 def test_an_os_user_may_list_devices(make_app, os_user_factory):
-    app = make_app(board="auto", sysfs_root=str(DEVMGR / "rpi4" / "sys"), plugins={"devmgr": {"ids_dir": str(IDS)}})
+    app = make_app(board="auto", sysfs_root=str(DEVMGR / "rpi4" / "sys"), plugins={"linux": {"devmgr": {"ids_dir": str(IDS)}}})
     client = app.test_client()
     user = os_user_factory()
     token = login(client, user.name, user.password, m=0).get_json()["token"]
@@ -160,7 +160,7 @@ def test_id_databases_are_parsed_once_per_daemon_run(make_app, tmp_path):
         (ids / name).write_text("8086  Changed Vendor\n\t2711  Changed Device\n")
     assert client.get(URL, headers=headers).get_json() == first == _expected("rpi4")
     next_run = make_app(board="auto", sysfs_root=str(DEVMGR / "rpi4" / "sys"),
-                        plugins={"devmgr": {"ids_dir": str(ids)}}).test_client()
+                        plugins={"linux": {"devmgr": {"ids_dir": str(ids)}}}).test_client()
     token = login(next_run, "admin", ADMIN_PASSWORD).get_json()["token"]  # same state dir as the first run
     renamed = _by_path(next_run.get(URL, headers=bearer(token)).get_json())
     assert renamed["/devices/platform/scb/fd500000.pcie/pci0000:00/0000:00:00.0"]["name"] == "14e4:2711"
@@ -178,12 +178,13 @@ def test_unplugged_device_disappears_on_the_next_request(make_app, tmp_path):
 
 
 @pytest.mark.parametrize("section", [{"ids_dir": 5}, {"ids_dir": ""}, {"ids_dir": ["/x"]}, {"idsdir": "/x"}])
-def test_bad_plugin_config_fails_the_plugin_not_the_daemon(make_app, section):
-    app = make_app(board="auto", sysfs_root=str(DEVMGR / "rpi4" / "sys"), plugins={"devmgr": section})
+def test_bad_driver_settings_skip_the_driver_not_the_daemon(make_app, section):
+    app = make_app(board="auto", sysfs_root=str(DEVMGR / "rpi4" / "sys"), plugins={"linux": {"devmgr": section}})
     client = app.test_client()
     headers = bearer(admin_token(client))
     plugins = {p["name"]: p for p in client.get("/platform/api/plugins", headers=headers).get_json()["plugins"]}
-    assert plugins["devmgr"]["state"] == "failed" and list(section)[0] in plugins["devmgr"]["reason"]
+    assert plugins["linux"]["state"] == "failed" and list(section)[0] in plugins["linux"]["reason"]
+    assert plugins["devmgr"]["state"] == "absent"
     assert client.get(URL, headers=headers).status_code == 404
     assert client.get("/platform/api/ping").status_code == 200
 

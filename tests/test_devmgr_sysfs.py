@@ -10,8 +10,8 @@ from pathlib import Path
 from conftest import FIXTURES
 
 from portald.config import Config
-from portald_plugins.devmgr.names import DEFAULT_IDS_DIRS, IdsDatabase, parse_ids
-from portald_plugins.devmgr.sysfs_devices import SysfsDevices
+from portald_plugins.boards.linux.devmgr_names import DEFAULT_IDS_DIRS, IdsDatabase, parse_ids
+from portald_plugins.boards.linux.devmgr import SysfsDevices
 
 DEVMGR = FIXTURES / "devmgr"
 DESKTOP = "/devices/pci0000:00"

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from portald_plugins.linux.disk import LinuxDiskDriver
-from portald_plugins.linux.disk_mounts import read_mounts
+from portald_plugins.boards.linux.disk import LinuxDiskDriver
+from portald_plugins.boards.linux.disk_mounts import read_mounts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "disk"
 MACHINES = ["desktop", "arm-emmc-usb"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from portald.state import StateStore
-from portald_plugins.sim.disk import FS_BYTES, SimDiskDriver
+from portald_plugins.boards.sim.disk import FS_BYTES, SimDiskDriver
 
 
 class Clock:

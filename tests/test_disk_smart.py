@@ -17,7 +17,7 @@ import pytest
 
 from portald.runner import CommandRunner
 from portald_plugins.disk.smart_cache import SmartCache
-from portald_plugins.linux.smart import SmartCtl, from_report
+from portald_plugins.boards.linux.disk_smart import SmartCtl, from_report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "disk"
 FAKE = [sys.executable, str(FIXTURES / "fake_smartctl.py")]

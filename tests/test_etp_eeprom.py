@@ -22,9 +22,9 @@ from conftest import FIXTURES
 from portald.state import StateStore
 from portald_plugins.etp import layout
 from portald_plugins.etp.store import Locked, UserDataStore, WrongPassword
-from portald_plugins.linux.eeprom import EepromFile
-from portald_plugins.linux.etp_smbus import SmbusEeprom
-from portald_plugins.sim.etp import SimEepromDriver
+from portald_plugins.boards.linux.etp import EepromFile
+from portald_plugins.boards.linux.etp_smbus import SmbusEeprom
+from portald_plugins.boards.sim.etp import SimEepromDriver
 
 EEPROM = FIXTURES / "etp" / "at24-24c04" / "sys" / "bus" / "i2c" / "devices" / "0-0050" / "eeprom"
 PAGE = 16
@@ -187,7 +187,7 @@ def test_lock_torn_at_any_page_is_entirely_old_or_entirely_new(chip, garbage):
 WRITER = """
 import sys
 from portald_plugins.etp.store import UserDataStore
-from portald_plugins.linux.eeprom import EepromFile
+from portald_plugins.boards.linux.etp import EepromFile
 
 path, number, progress = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "a")
 store = UserDataStore(EepromFile(path, page_size=16))

@@ -17,7 +17,7 @@ import gpiod
 import pytest
 from gpiod.line import Direction, Value
 
-from portald_plugins.linux.gpio_chardev import ChardevGpioDriver
+from portald_plugins.boards.linux.gpio_chardev import ChardevGpioDriver
 
 OUTPUT, INPUT = 0, 1
 

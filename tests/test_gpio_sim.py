@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portald.state import StateStore
-from portald_plugins.sim.gpio import SimGpioDriver
+from portald_plugins.boards.sim.gpio import SimGpioDriver
 
 OUTPUT, INPUT = 0, 1
 

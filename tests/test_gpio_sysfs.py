@@ -14,7 +14,7 @@ import shutil
 import pytest
 
 from conftest import FIXTURES
-from portald_plugins.linux.gpio_sysfs import SysfsGpioDriver
+from portald_plugins.boards.linux.gpio_sysfs import SysfsGpioDriver
 
 RPI4 = FIXTURES / "gpio" / "rpi4" / "sys" / "class" / "gpio"
 OUTPUT, INPUT = 0, 1

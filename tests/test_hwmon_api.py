@@ -116,7 +116,7 @@ def test_a_stalled_sensor_read_does_not_freeze_other_requests(make_app, tmp_path
     folder.mkdir()
     (folder / "wedged.py").write_text(
         "import time\nfrom portald.hookspecs import hookimpl\n\n"
-        "class Wedged:\n    name = 'wedged.hwmon'\n    def probe(self):\n        return True\n"
+        "class Wedged:\n    name = 'wedged.hwmon'\n    blocking = True\n    def probe(self):\n        return True\n"
         "    def read(self):\n        time.sleep(3)\n        return {}\n\n"
         "@hookimpl(tryfirst=True)\ndef portald_drivers(ctx):\n    return {'hwmon': Wedged()}\n")
     client = make_app().test_client()

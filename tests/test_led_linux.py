@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from conftest import FIXTURES, admin_token, bearer
-from portald_plugins.linux.led import LinuxLedDriver
+from portald_plugins.boards.linux.led import LinuxLedDriver
 
 RPI4 = FIXTURES / "leds" / "rpi4" / "sys" / "class" / "leds"
 

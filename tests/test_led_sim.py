@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portald.state import StateStore
-from portald_plugins.sim.led import SimLedDriver
+from portald_plugins.boards.sim.led import SimLedDriver
 
 
 def test_led_state_is_saved_and_reloaded(tmp_path):

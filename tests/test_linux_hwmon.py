@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from portald_plugins.linux.hwmon import LinuxHwmonDriver
+from portald_plugins.boards.linux.hwmon import LinuxHwmonDriver
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hwmon"
 MACHINES = ["desktop-nct6775", "arm-soc-thermal", "duplicate-labels", "empty"]
@@ -148,7 +148,7 @@ def test_input_that_is_a_directory_is_skipped(copy_machine):
 def test_input_read_errors_are_skipped_without_raising(monkeypatch, code):
     # Real chips return these on read(); a fixture file cannot, so fake the syscall failure at the
     # one place the Linux board opens sysfs attributes.
-    from portald_plugins.linux import sysfs
+    from portald_plugins.boards.linux import sysfs
 
     def failing_open(path, *args, **kwargs):
         path = Path(path)

@@ -5,7 +5,7 @@ import errno
 
 import pytest
 
-from portald_plugins.linux.sysfs import ATTR_LIMIT, read_attr, read_attr_or_none, read_int, read_int_or_none
+from portald_plugins.boards.linux.sysfs import ATTR_LIMIT, read_attr, read_attr_or_none, read_int, read_int_or_none
 
 
 def test_a_file_larger_than_an_attribute_is_read_only_to_a_page(tmp_path):

@@ -131,7 +131,7 @@ def test_linux_input_that_vanishes_is_404_no_available_data(make_app, tmp_path):
 def test_bad_linux_wiring_is_logged_and_leaves_power_unsupported(make_app, caplog, wiring):
     with caplog.at_level(logging.ERROR):
         app = make_app(board="auto", sysfs_root=str(BOARD), plugins={"power": wiring})
-    assert "portald_plugins.linux.power" in caplog.text and "vin" in caplog.text
+    assert "portald_plugins.boards.linux.power" in caplog.text and "vin" in caplog.text
     client = app.test_client()
     assert client.get(POWER, headers=bearer(admin_token(client))).status_code == 404
 

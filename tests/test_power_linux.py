@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from conftest import FIXTURES
-from portald_plugins.linux.power import LinuxPowerDriver, PowerInputs
+from portald_plugins.boards.linux.power import LinuxPowerDriver, PowerInputs
 
 BOARD = FIXTURES / "power" / "edge-board" / "sys"
 ONLINE_AC = {"type": "power_supply", "name": "AC1"}

@@ -23,7 +23,7 @@ from urllib.parse import quote
 import pytest
 
 from conftest import FIXTURES, admin_token, bearer, login
-from portald_plugins.services.systemd_dbus import NoSuchService, ServiceError, SystemdDriver
+from portald_plugins.boards.linux.services import NoSuchService, ServiceError, SystemdDriver
 
 HERE = FIXTURES / "services"
 BASE = "/platform/api/service"
@@ -90,7 +90,7 @@ def bus():
 @pytest.fixture
 def make_services_app(make_app, bus):
     def build(**settings):
-        return make_app(board="auto", plugins={"services": {"bus_address": bus.address, "job_timeout_seconds": 2, **settings}})
+        return make_app(board="auto", plugins={"linux": {"services": {"bus_address": bus.address, "job_timeout_seconds": 2, **settings}}})
     return build
 
 
@@ -289,9 +289,9 @@ def _profile(client, headers) -> dict:
     return client.get("/edgehub/api/profile", headers=headers).get_json()
 
 
-def _plugin_record(client, headers) -> dict:
+def _plugin_record(client, headers, name: str = "services") -> dict:
     plugins = client.get("/platform/api/plugins", headers=headers).get_json()["plugins"]
-    return next(p for p in plugins if p["name"] == "services")
+    return next(p for p in plugins if p["name"] == name)
 
 
 def test_profile_reports_service_list_when_systemd_answers(client, admin_headers):
@@ -300,7 +300,7 @@ def test_profile_reports_service_list_when_systemd_answers(client, admin_headers
 
 
 def test_without_a_bus_the_capability_is_absent_and_endpoints_404(make_app, tmp_path):
-    app = make_app(board="auto", plugins={"services": {"bus_address": f"unix:path={tmp_path}/no-bus"}})
+    app = make_app(board="auto", plugins={"linux": {"services": {"bus_address": f"unix:path={tmp_path}/no-bus"}}})
     client = app.test_client()
     headers = bearer(admin_token(client))
     assert _profile(client, headers)["service:list"] == 0
@@ -313,7 +313,7 @@ def test_without_a_bus_the_capability_is_absent_and_endpoints_404(make_app, tmp_
 
 def test_a_bus_without_systemd_is_absent_too(make_app, bus):
     bus.kill_systemd()
-    client = make_app(board="auto", plugins={"services": {"bus_address": bus.address}}).test_client()
+    client = make_app(board="auto", plugins={"linux": {"services": {"bus_address": bus.address}}}).test_client()
     headers = bearer(admin_token(client))
     assert _profile(client, headers)["service:list"] == 0
     assert "org.freedesktop.systemd1" in _plugin_record(client, headers)["reason"]
@@ -326,8 +326,8 @@ def test_a_socket_that_never_answers_is_absent_after_the_probe_timeout(make_app,
         mute.bind(str(path))
         mute.listen(4)
         started = time.monotonic()
-        client = make_app(board="auto", plugins={"services": {"bus_address": f"unix:path={path}",
-                                                "probe_timeout_seconds": 0.3}}).test_client()
+        client = make_app(board="auto", plugins={"linux": {"services": {"bus_address": f"unix:path={path}",
+                                                "probe_timeout_seconds": 0.3}}}).test_client()
         assert time.monotonic() - started < 3
         assert _profile(client, bearer(admin_token(client)))["service:list"] == 0
     finally:
@@ -346,10 +346,11 @@ def test_systemd_going_away_later_is_422_not_500(client, admin_headers, bus):
 
 @pytest.mark.parametrize("bus_address", ["tcp:host=127.0.0.1,port=1", "nonsense", "unix:path"])
 def test_bus_address_that_is_not_a_unix_socket_fails_the_plugin_with_a_reason(make_app, bus_address):
-    client = make_app(board="auto", plugins={"services": {"bus_address": bus_address}}).test_client()
+    client = make_app(board="auto", plugins={"linux": {"services": {"bus_address": bus_address}}}).test_client()
     headers = bearer(admin_token(client))
-    record = _plugin_record(client, headers)
+    record = _plugin_record(client, headers, "linux")
     assert record["state"] == "failed" and "bus_address" in record["reason"]
+    assert _plugin_record(client, headers)["state"] == "absent"
     assert client.get(f"{BASE}/list", headers=headers).status_code == 404
 
 
@@ -372,7 +373,7 @@ def test_driver_waits_for_its_own_job_in_its_own_greenlet_under_gevent(bus):
     script = textwrap.dedent(f"""
         from gevent import monkey; monkey.patch_all()
         import json, time, gevent
-        from portald_plugins.services.systemd_dbus import SystemdDriver
+        from portald_plugins.boards.linux.services import SystemdDriver
         driver = SystemdDriver({bus.address!r})
         started = time.monotonic()
         slow = gevent.spawn(driver.control, "slow.service", "start")

@@ -3,7 +3,7 @@
 import random
 import statistics
 
-from portald_plugins.sim.hwmon import SimHwmonDriver
+from portald_plugins.boards.sim.hwmon import SimHwmonDriver
 
 LIMITS = {
     ("temperature", "CPU"): (35, 85),

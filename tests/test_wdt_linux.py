@@ -17,8 +17,8 @@ import subprocess
 import pytest
 
 from conftest import FIXTURES, admin_token, bearer
-from portald_plugins.linux.watchdog import LinuxWatchdogDriver
-from portald_plugins.linux.watchdog_ioctl import (REQUESTS, WDIOF_KEEPALIVEPING, WDIOF_MAGICCLOSE,
+from portald_plugins.boards.linux.wdt import LinuxWatchdogDriver
+from portald_plugins.boards.linux.wdt_ioctl import (REQUESTS, WDIOF_KEEPALIVEPING, WDIOF_MAGICCLOSE,
                                                   WDIOF_SETTIMEOUT, WDIOS_DISABLECARD, WDIOS_ENABLECARD,
                                                   request_numbers)
 

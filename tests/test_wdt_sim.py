@@ -9,7 +9,7 @@ import time
 import pytest
 
 from portald.state import StateStore
-from portald_plugins.sim.watchdog import SimWatchdogDriver
+from portald_plugins.boards.sim.wdt import SimWatchdogDriver
 
 
 class Clock:

@@ -1,34 +1,39 @@
-"""``GET /platform/api/events``: every named event (diskdrives, hwmon, netifaces, processes, pwrstatus,
-snmptrap, systemperf) multiplexed on one Server-Sent Events stream.
+"""``GET /platform/api/events``: every named event multiplexed on one Server-Sent Events stream.
 
-Each event's data comes from the plugin that owns it, through the core's event bus; an event whose
-plugin is not installed, or has no hardware, simply never appears. The token may come as
-``?token=`` because the browser's EventSource cannot send headers. Optional ``?events=a,b`` narrows
-the stream to some events (an addition to the spec).
+The spec lists diskdrives, hwmon, netifaces, processes, pwrstatus, snmptrap and systemperf. Which of
+them this daemon serves is not written here: each event is declared by the capability plugin that owns
+it (``Capability(events=...)``), so a new plugin's event is served without touching this one. An event
+whose plugin is loaded but has no hardware on this machine is accepted and simply never appears.
+
+The token may come as ``?token=`` because the browser's EventSource cannot send headers. Optional
+``?events=a,b`` narrows the stream to some events (an addition to the spec); a name that no loaded
+plugin declares is a 400 ``{"errors": {"validator": ...}}`` (a typo must not look like a quiet device).
 """
 from flask import Blueprint, request
 
 from portald.auth.privileges import streaming
+from portald.capability import Capability
 from portald.errors import ValidationFailed
-from portald.hookspecs import hookimpl
-
-SPEC_EVENTS = ("diskdrives", "hwmon", "netifaces", "processes", "pwrstatus", "snmptrap", "systemperf")
 
 
-@hookimpl
-def portald_blueprints(ctx):
+def blueprint(ctx) -> Blueprint:
     bp = Blueprint("events", __name__, url_prefix="/platform/api")
 
     @bp.get("/events")
     @streaming
     def events():
-        names = list(SPEC_EVENTS)
+        declared = ctx.events.declared
+        names = sorted(declared)
         wanted = request.args.get("events")
         if wanted:
             names = [n for n in wanted.split(",") if n]
-            unknown = sorted(set(names) - set(SPEC_EVENTS))
+            unknown = sorted(set(names) - declared)
             if unknown:
                 raise ValidationFailed(f"unknown event(s): {', '.join(unknown)}", 400)
         return ctx.events.response(names)
 
-    return [bp]
+    return bp
+
+
+CAPABILITY = Capability("events", None, blueprints=blueprint)
+CAPABILITY.export(globals())

@@ -1,13 +1,22 @@
-"""Hardware monitor: temperatures, voltages, currents and fan speeds (``/platform/api/hwmon*``).
+"""Hardware monitor: temperatures, voltages, currents and fan speeds (``/platform/api/hwmon*``, the
+``hwmon`` event, profile key ``hwmon``).
 
-Readings come from the board's ``hwmon`` driver through one background sampler shared by every
-request and every SSE subscriber, run in the threadpool: sensor reads go over I2C/SMBus to a
-super-I/O or BMC and can stall, which must not freeze the daemon. With no driver the endpoints answer
-404 and the profile says ``"hwmon": 0``. Config ``[plugins.hwmon]``: ``interval_seconds`` (default 2).
+Readings come from the board's ``hwmon`` driver (``interface.HwmonDriver``) through one background
+sampler shared by every request and every SSE subscriber. With no driver the endpoints answer 404 and
+the profile says ``"hwmon": 0``. Config ``[plugins.hwmon]``: ``interval_seconds`` (default 2).
 """
-from portald.hookspecs import hookimpl
+from pydantic import Field
+
+from portald import events
+from portald.capability import Capability
+from portald.settings import Settings as _Settings
 
 from . import routes
+from .interface import HwmonDriver
+
+
+class Settings(_Settings):
+    interval_seconds: float = Field(2.0, gt=0, le=3600)
 
 
 def readings(ctx):
@@ -15,27 +24,21 @@ def readings(ctx):
     driver = ctx.driver("hwmon")
     if driver is None:
         return None
-    interval = float(ctx.config.get("interval_seconds", 2.0))
-    return ctx.memo("sampler", lambda: ctx.sampler("readings", driver.read, interval=interval, in_thread=True))
+    interval = CAPABILITY.settings(ctx).interval_seconds
+    return ctx.memo("sampler", lambda: ctx.sampler("readings", driver.read, interval=interval))
 
 
-@hookimpl
-def portald_startup(ctx):
-    if ctx.driver("hwmon") is None:
-        ctx.set_absent("no hardware monitor driver found sensors")
-
-
-@hookimpl
-def portald_blueprints(ctx):
-    return [routes.blueprint(ctx, lambda: readings(ctx))]
-
-
-@hookimpl
-def portald_profile(ctx):
-    return {"hwmon": 1 if ctx.driver("hwmon") is not None else 0}
-
-
-@hookimpl
-def portald_event_sources(ctx):
+def event_source(ctx):
+    """The ``hwmon`` event: the same JSON as ``GET /platform/api/hwmon``."""
     sampler = readings(ctx)
-    return {"hwmon": routes.event_source(sampler)} if sampler else None
+    return events.SnapshotSource(lambda: routes.snapshot(sampler)) if sampler else None
+
+
+CAPABILITY = Capability(
+    "hwmon", HwmonDriver, settings=Settings,
+    absent="no hardware monitor driver found sensors",
+    blueprints=lambda ctx: routes.blueprint(lambda: readings(ctx)),
+    profile=lambda ctx, driver: {"hwmon": 1 if driver is not None else 0},
+    events={"hwmon": event_source},
+)
+CAPABILITY.export(globals())

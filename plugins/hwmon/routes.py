@@ -19,35 +19,29 @@ from portald.sampler import Sampler
 KINDS = {"temperatures": "temperature", "voltages": "voltage", "currents": "current", "fanspeeds": "fanspeed"}
 
 
-def _snapshot(get_sampler: Callable[[], Sampler | None]) -> dict:
-    data = events.served(get_sampler())
+def snapshot(sampler: Sampler | None) -> dict:
+    data = events.served(sampler)
     return {kind: list(data.get(kind, [])) for kind in KINDS.values()}
 
 
-def event_source(sampler: Sampler) -> events.SnapshotSource:
-    """The ``hwmon`` event: the same JSON as ``GET /platform/api/hwmon``."""
-    return events.SnapshotSource(lambda: _snapshot(lambda: sampler))
-
-
-def blueprint(ctx, get_sampler: Callable[[], Sampler | None]) -> Blueprint:
+def blueprint(get_sampler: Callable[[], Sampler | None]) -> Blueprint:
     bp = Blueprint("hwmon", __name__, url_prefix="/platform/api/hwmon")
+
+    def everything() -> dict:
+        data = snapshot(get_sampler())
+        if not any(data.values()):
+            raise NotSupported()
+        return data
 
     @bp.get("")
     @streaming
     def all_readings():
         """JSON, or with ``Accept: text/event-stream`` the same JSON as ``event: message`` frames."""
-        if events.wants_stream():
-            if get_sampler() is None:
-                raise NotSupported()
-            return ctx.events.response(["hwmon"], {"hwmon": "message"})
-        data = _snapshot(get_sampler)
-        if not any(data.values()):
-            raise NotSupported()
-        return jsonify(data)
+        return events.json_or_stream("hwmon", everything)
 
     def one_kind(kind: str):
         def view():
-            readings = _snapshot(get_sampler)[kind]
+            readings = snapshot(get_sampler())[kind]
             if not readings:
                 raise NotSupported()
             return jsonify(readings)

@@ -41,5 +41,5 @@ class LinuxBoardDriver:
 CAPABILITY = "board"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     return LinuxBoardDriver(ctx.paths.sysfs_root)

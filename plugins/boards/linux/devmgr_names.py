@@ -22,7 +22,7 @@ from pathlib import Path
 
 log = logging.getLogger("portald.plugins.devmgr")
 
-# Where distributions install the databases; ``[plugins.devmgr] ids_dir`` replaces this list.
+# Where distributions install the databases; ``[plugins.linux.devmgr] ids_dir`` replaces this list.
 DEFAULT_IDS_DIRS = ("/usr/share/hwdata", "/usr/share/misc")
 
 # ACPI/PnP ids have no database on Linux (hwdata's pnp.ids holds monitor vendors, not these). These

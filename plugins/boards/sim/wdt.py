@@ -120,5 +120,5 @@ class SimWatchdogDriver:
         self.store.write_json(STATE_FILE, self._state)
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     return SimWatchdogDriver(ctx.state)

@@ -45,5 +45,5 @@ class SimBrightnessDriver:
 CAPABILITY = "brightness"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     return SimBrightnessDriver(ctx.state)

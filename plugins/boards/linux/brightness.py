@@ -82,7 +82,7 @@ class LinuxBacklightDriver:
 CAPABILITY = "brightness"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     section = ctx.daemon_config.plugin_section("brightness")
     device, minimum = section.get("device"), section.get("min", 0)
     if device is not None and not isinstance(device, str):

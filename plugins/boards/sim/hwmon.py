@@ -97,5 +97,5 @@ class SimHwmonDriver:
 CAPABILITY = "hwmon"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     return SimHwmonDriver()

@@ -53,7 +53,11 @@ import os
 import re
 from pathlib import Path
 
-from .names import ACPI_NAMES, IdsDatabase
+from pydantic import Field
+
+from portald.settings import Settings as _Settings
+
+from .devmgr_names import ACPI_NAMES, DEFAULT_IDS_DIRS, IdsDatabase
 
 log = logging.getLogger("portald.plugins.devmgr")
 
@@ -243,3 +247,18 @@ class SysfsDevices:
 def _uevent(device: Path) -> dict[str, str]:
     text = _text(device / "uevent") or ""
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+CAPABILITY = "devmgr"
+
+
+class Settings(_Settings):
+    """``[plugins.linux.devmgr]``: ``ids_dir``, the folder holding ``pci.ids`` and ``usb.ids`` (default:
+    the first of ``/usr/share/hwdata``, ``/usr/share/misc`` that has each file)."""
+
+    ids_dir: str | None = Field(None, min_length=1)
+
+
+def create_driver(ctx, settings: Settings):
+    folders = (settings.ids_dir,) if settings.ids_dir else DEFAULT_IDS_DIRS
+    return SysfsDevices(ctx.paths.sysfs_root, IdsDatabase(folders))

@@ -162,7 +162,7 @@ class LinuxPowerDriver:
         return found[0]
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     section = ctx.daemon_config.plugin_section("power")
     if not any(vin in section for vin in INPUTS):
         return None

@@ -1,8 +1,5 @@
 """The sim board's devices (``portald run --sim``): a fixed list shaped like what ``SysfsDevices`` reads
 on a small Intel edge PC, so the endpoint answers on any machine in sim mode.
-
-It belongs with the other sim drivers (``plugins/sim/devmgr.py``); it lives here until the sim board
-offers a ``devmgr`` driver of its own, which will then win (the sim board's hooks run first).
 """
 from __future__ import annotations
 
@@ -45,3 +42,10 @@ class SimDevices:
 
     def read(self) -> list[dict]:
         return [dict(device) for device in DEVICES]
+
+
+CAPABILITY = "devmgr"
+
+
+def create_driver(ctx, settings):
+    return SimDevices()

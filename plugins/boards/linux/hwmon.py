@@ -80,6 +80,7 @@ class _Sensor:
 
 class LinuxHwmonDriver:
     name = "linux.hwmon"
+    blocking = True  # sensor files of super-I/O chips and BMCs are read over I2C/SMBus, which can stall
 
     def __init__(self, sysfs_root: str | os.PathLike[str]):
         self._class_dir = Path(sysfs_root, "class", "hwmon")
@@ -169,5 +170,5 @@ def _rename_shared(sensors, names, suffix) -> list[str]:
 CAPABILITY = "hwmon"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     return LinuxHwmonDriver(ctx.paths.sysfs_root)

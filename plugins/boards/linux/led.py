@@ -77,7 +77,7 @@ class LinuxLedDriver:
 CAPABILITY = "led"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     # The LED selection belongs to the capability's own config section.
     names = ctx.daemon_config.plugin_section("led").get("names")
     if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):

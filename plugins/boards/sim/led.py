@@ -50,5 +50,5 @@ class SimLedDriver:
 CAPABILITY = "led"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     return SimLedDriver(ctx.state)

@@ -29,7 +29,7 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from .watchdog_ioctl import WDIOF_SETTIMEOUT, WDIOS_DISABLECARD, WDIOS_ENABLECARD, WatchdogDevice
+from .wdt_ioctl import WDIOF_SETTIMEOUT, WDIOS_DISABLECARD, WDIOS_ENABLECARD, WatchdogDevice
 from .sysfs import read_attr_or_none as _read
 from .sysfs import read_int_or_none as _read_int
 
@@ -161,7 +161,7 @@ class LinuxWatchdogDriver:
             dev.close()
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     device = ctx.config.get("watchdog")
     if device is not None and not (isinstance(device, str) and _NAME.fullmatch(device)):
         raise ValueError(f'[plugins.linux] watchdog must look like "watchdog0", got {device!r}')

@@ -65,5 +65,5 @@ class SimServicesDriver:
 CAPABILITY = "services"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     return SimServicesDriver(ctx.state)

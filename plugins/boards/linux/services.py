@@ -35,7 +35,10 @@ from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import open_dbus_connection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
+from pydantic import Field, field_validator
+
 from portald.drivers import DriverError, NotFound
+from portald.settings import Settings as _Settings
 
 log = logging.getLogger("portald.plugins.services")
 
@@ -136,9 +139,9 @@ class _Bus:
 
 
 class SystemdDriver:
-    """The ``services`` capability on systemd. Config: see the plugin's ``Settings``."""
+    """The ``services`` capability on systemd. Config: ``Settings`` below."""
 
-    name = "services.systemd"
+    name = "linux.services"
 
     def __init__(self, bus_address: str, call_timeout: float = 5.0, job_timeout: float = 25.0,
                  probe_timeout: float = 2.0):
@@ -222,3 +225,34 @@ class SystemdDriver:
             limit.close()
             if conn is not None:
                 conn.close()
+
+
+CAPABILITY = "services"
+SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket"
+
+
+class Settings(_Settings):
+    """``[plugins.linux.services]``: ``bus_address`` (default the system bus), ``call_timeout_seconds``
+    (each D-Bus call, 5), ``job_timeout_seconds`` (how long a start/stop/restart waits for its job,
+    25), ``probe_timeout_seconds`` (the start-up probe, 2)."""
+
+    bus_address: str = SYSTEM_BUS
+    call_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    job_timeout_seconds: float = Field(25.0, gt=0, le=600)
+    probe_timeout_seconds: float = Field(2.0, gt=0, le=60)
+
+    @field_validator("bus_address")
+    @classmethod
+    def _unix_socket(cls, value: str) -> str:
+        from jeepney.bus import get_connectable_addresses
+
+        try:
+            next(get_connectable_addresses(value))
+        except (RuntimeError, ValueError) as exc:
+            raise ValueError(f"not a D-Bus unix socket address: {value!r} ({exc})") from None
+        return value
+
+
+def create_driver(ctx, settings: Settings):
+    return SystemdDriver(settings.bus_address, settings.call_timeout_seconds, settings.job_timeout_seconds,
+                         settings.probe_timeout_seconds)

@@ -42,5 +42,5 @@ class SimEepromDriver:
 CAPABILITY = "etp"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     return SimEepromDriver(ctx.state)

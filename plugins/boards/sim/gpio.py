@@ -77,5 +77,5 @@ class SimGpioDriver:
 CAPABILITY = "gpio"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     return SimGpioDriver(ctx.state)

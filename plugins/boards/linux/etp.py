@@ -93,7 +93,7 @@ class EepromFile:
 CAPABILITY = "etp"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     section = ctx.daemon_config.plugin_section("etp")
     if not section.get("eeprom") and section.get("i2c_bus") is None:
         log.debug("no ETP EEPROM configured ([plugins.etp] eeprom or i2c_bus)")

@@ -65,7 +65,7 @@ def settings(section: dict) -> tuple[str, list[int]]:
 CAPABILITY = "gpio"
 
 
-def create_driver(ctx):
+def create_driver(ctx, _settings=None):
     chip, lines = settings(ctx.daemon_config.plugin_section("gpio"))
     return FirstThatProbes(ChardevGpioDriver(ctx.paths.dev(chip), lines),
                            SysfsGpioDriver(ctx.paths.sysfs("class", "gpio"), chip, lines))

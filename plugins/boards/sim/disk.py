@@ -110,5 +110,5 @@ def _attribute(id_: int, name: str, flags: int, value: int, worst: int, threshol
 CAPABILITY = "disk"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     return SimDiskDriver(ctx.state)

@@ -28,5 +28,5 @@ class SimBoardDriver:
 CAPABILITY = "board"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     return SimBoardDriver()

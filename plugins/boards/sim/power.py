@@ -41,5 +41,5 @@ class SimPowerDriver:
         log.info("sim power input %s is now %s", vin, "online" if online else "offline")
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     return SimPowerDriver(ctx.state)

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Callable
 
 from .disk_mounts import first_mount, partition_entry, read_mounts
-from .smart import SmartCtl
+from .disk_smart import SmartCtl
 from .sysfs import read_attr
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ def _number(section: dict, key: str, default: float, logger) -> float:
 CAPABILITY = "disk"
 
 
-def create_driver(ctx):
+def create_driver(ctx, settings=None):
     section = ctx.daemon_config.plugin_section("disk")
     command = section.get("smartctl", ["smartctl"])
     if not (isinstance(command, list) and command and all(isinstance(a, str) and a for a in command)):
