@@ -38,7 +38,8 @@ class Capability:
                  driver_required: bool = True):
         self.name, self.protocol = name, protocol
         self.absent = absent or f"no {name} driver found its hardware"
-        self._profile, self._blueprints, self._settings = profile, blueprints, settings
+        self._profile, self._blueprints = profile, blueprints
+        self.settings_model = settings
         self.events = dict(events or {})
         self._startup, self._shutdown = startup, shutdown
         self.driver_required = driver_required and protocol is not None
@@ -46,11 +47,15 @@ class Capability:
     # -- what a route or a helper asks -------------------------------------------------------------
     def settings(self, ctx):
         """This plugin's validated ``[plugins.<name>]`` table (the model's defaults when absent)."""
-        if self._settings is None:
+        if self.settings_model is None:
+            if ctx.config:
+                from .settings import SettingsError
+
+                raise SettingsError(f"[plugins.{ctx.name}] takes no settings, but has {sorted(ctx.config)}")
             return None
         from .settings import validate
 
-        return ctx.memo("settings", lambda: validate(self._settings, ctx.config, f"[plugins.{ctx.name}]"))
+        return ctx.memo("settings", lambda: validate(self.settings_model, ctx.config, f"[plugins.{ctx.name}]"))
 
     # -- the hooks -------------------------------------------------------------------------------------
     @hookimpl

@@ -53,7 +53,10 @@ def test_shipped_config_is_valid_and_only_comments_the_defaults(tmp_path):
     empty.write_text("")
     defaults = load(empty, environ={})
     assert shipped.model_dump(exclude={"plugins"}) == defaults.model_dump(exclude={"plugins"})
-    assert all(section == {} for section in shipped.plugins.values())
+    def only_tables(section) -> bool:  # [plugins.linux.gpio] makes {"linux": {"gpio": {}}}
+        return isinstance(section, dict) and all(only_tables(value) for value in section.values())
+
+    assert all(only_tables(section) for section in shipped.plugins.values())
 
 
 def test_portald_check_exits_nonzero_on_config_error(tmp_path):
@@ -65,16 +68,28 @@ def test_portald_check_exits_nonzero_on_config_error(tmp_path):
     assert "bogus" in result.stderr
 
 
-# Plugin settings models and the [plugins.<name>] section whose keys they validate (a board driver's
-# model validates the section of the capability it serves: linux.eeprom reads [plugins.etp]).
-SETTINGS_MODELS = {
-    "portald_plugins.host:Settings": "host",
-    "portald_plugins.services:Settings": "services",
-    "portald_plugins.wdt.control:Settings": "wdt",
-    "portald_plugins.power:Settings": "power",
-    "portald_plugins.boards.linux.power:PowerInputs": "power",
-    "portald_plugins.boards.linux.etp:Settings": "etp",
-}
+def declared_settings() -> dict[str, type]:
+    """``{config table: settings model}`` of every built-in plugin, read from its declarations: a
+    capability plugin's ``Capability(settings=...)`` is ``[plugins.<name>]``, a board's driver module's
+    ``Settings`` is ``[plugins.<board>.<capability>]``."""
+    import importlib.metadata
+
+    from portald.board import driver_modules
+    from portald.capability import Capability
+
+    found = {}
+    for ep in importlib.metadata.entry_points(group="portald.plugins"):
+        if ep.dist is None or ep.dist.name != "portald":
+            continue
+        module = ep.load()
+        declared = getattr(module, "CAPABILITY", None)
+        if isinstance(declared, Capability) and declared.settings_model is not None:
+            found[f"plugins.{ep.name}"] = declared.settings_model
+        if module.__name__.startswith("portald_plugins.boards."):
+            for sub in driver_modules(module.__name__):
+                if getattr(sub, "Settings", None) is not None:
+                    found[f"plugins.{ep.name}.{sub.CAPABILITY}"] = sub.Settings
+    return found
 
 
 def _commented_keys(text: str) -> dict[str, set[str]]:
@@ -94,34 +109,17 @@ def _commented_keys(text: str) -> dict[str, set[str]]:
     return keys
 
 
-def test_shipped_config_documents_every_plugin_key():
-    import importlib
-    import inspect
-    import pkgutil
+def test_shipped_config_documents_every_settings_key():
     from pathlib import Path
 
-    from pydantic import BaseModel
-
-    import portald_plugins
-
-    # every plugin settings model is in the table above, so a new one cannot go undocumented unnoticed
-    found = set()
-    for info in pkgutil.walk_packages(portald_plugins.__path__, "portald_plugins."):
-        module = importlib.import_module(info.name)
-        for name, cls in vars(module).items():
-            if inspect.isclass(cls) and issubclass(cls, BaseModel) and cls.__module__ == module.__name__ \
-                    and (name == "Settings" or f"{info.name}:{name}" in SETTINGS_MODELS):
-                found.add(f"{info.name}:{name}")
-    assert found == set(SETTINGS_MODELS)
-
     documented = _commented_keys((Path(__file__).parent.parent / "etc" / "portald.toml").read_text())
-    missing = []
-    for target, plugin in SETTINGS_MODELS.items():
-        module_name, _, class_name = target.partition(":")
-        model = getattr(importlib.import_module(module_name), class_name)
-        missing += [f"[plugins.{plugin}] {field} ({target})" for field in model.model_fields
-                    if field not in documented.get(f"plugins.{plugin}", set())]
+    models = declared_settings()
+    assert "plugins.hwmon" in models and "plugins.linux.services" in models
+    missing = [f"[{table}] {field}" for table, model in models.items() for field in model.model_fields
+               if field not in documented.get(table, set())]
     assert not missing, "etc/portald.toml does not document: " + ", ".join(missing)
+    stale = sorted(table for table in documented if table.startswith("plugins.") and table not in models)
+    assert not stale, f"etc/portald.toml documents tables no plugin reads: {stale}"
 
 
 def _check(*args, env_extra=None, tmp_path=None):
