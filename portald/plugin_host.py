@@ -280,6 +280,11 @@ class PluginHost:
         return {
             "plugins": [record.as_json() for record in sorted(self.records.values(), key=lambda r: r.name)],
             "drivers": {cap: {"driver": c.name, "plugin": c.plugin} for cap, c in sorted(self.choices.items())},
+            "capabilities": {
+                name: {"plugin": self.capability_plugins[name],
+                       "interface": f"{cap.protocol.__module__}.{cap.protocol.__qualname__}" if cap.protocol else None,
+                       "events": sorted(cap.events)}
+                for name, cap in sorted(self.capabilities.items())},
         }
 
     def shutdown(self) -> None:
