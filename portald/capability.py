@@ -20,6 +20,11 @@ What it gives the core: the Protocol every driver offered for ``name`` must sati
 fails the plugin with the reason), and the event names it owns (``/platform/api/events`` accepts
 exactly the declared names). Hooks a plugin needs beyond these (``portald_drivers`` for a capability
 that offers a generic driver itself, extra start-up work through ``startup=``) sit beside them.
+
+A plugin serving more than one capability (``host``: host facts, the displays and the board's identity)
+declares the others with ``also=(Capability("display", DisplayDriver), ...)``: their Protocols are
+declared with the main one, whose functions (profile, blueprints, events, settings) do the plugin's
+work; their drivers are optional to the plugin (no driver does not make it absent) and closed with it.
 """
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ class Capability:
                  profile: ProfileFn | None = None, blueprints: Callable[[Any], Any] | None = None,
                  settings: type | None = None, events: dict[str, Callable[[Any], Any]] | None = None,
                  startup: Callable[[Any], None] | None = None, shutdown: Callable[[Any], None] | None = None,
-                 driver_required: bool = True):
+                 driver_required: bool = True, also: tuple["Capability", ...] = ()):
         self.name, self.protocol = name, protocol
         self.absent = absent or f"no {name} driver found its hardware"
         self._profile, self._blueprints = profile, blueprints
@@ -43,6 +48,7 @@ class Capability:
         self.events = dict(events or {})
         self._startup, self._shutdown = startup, shutdown
         self.driver_required = driver_required and protocol is not None
+        self.also = tuple(also)
 
     # -- what a route or a helper asks -------------------------------------------------------------
     def settings(self, ctx):
@@ -60,7 +66,7 @@ class Capability:
     # -- the hooks -------------------------------------------------------------------------------------
     @hookimpl
     def portald_capabilities(self, ctx):
-        return [self]
+        return [self, *self.also]
 
     @hookimpl
     def portald_startup(self, ctx):
@@ -96,10 +102,11 @@ class Capability:
     def portald_shutdown(self, ctx):
         if self._shutdown is not None:
             self._shutdown(ctx)
-        driver = ctx.driver(self.name) if self.protocol is not None else None
-        close = getattr(driver, "close", None)
-        if close is not None:
-            close()
+        for declared in (self, *self.also):
+            driver = ctx.driver(declared.name) if declared.protocol is not None else None
+            close = getattr(driver, "close", None)
+            if close is not None:
+                close()
 
     HOOKS = ("portald_capabilities", "portald_startup", "portald_blueprints", "portald_profile",
              "portald_event_sources", "portald_shutdown")

@@ -58,7 +58,8 @@ def render() -> str:
             continue
         capability = getattr(ep.load(), "CAPABILITY", None)
         if isinstance(capability, Capability):
-            declared[capability.name] = (ep.name, capability)
+            for one in (capability, *capability.also):  # settings belong to the main declaration
+                declared[one.name] = (ep.name, one)
     drivers: dict[str, dict[str, str]] = {}
     for board in BOARDS:
         for module in driver_modules(f"portald_plugins.boards.{board}"):

@@ -88,9 +88,10 @@ def _protocols() -> dict[str, type]:
     found = {}
     for ep in importlib.metadata.entry_points(group="portald.plugins"):
         if ep.dist is not None and ep.dist.name == "portald":
-            declared = getattr(ep.load(), "CAPABILITY", None)
-            if isinstance(declared, Capability) and declared.protocol is not None:
-                found[declared.name] = declared.protocol
+            main = getattr(ep.load(), "CAPABILITY", None)
+            for declared in (main, *main.also) if isinstance(main, Capability) else ():
+                if declared.protocol is not None:
+                    found[declared.name] = declared.protocol
     return found
 
 
