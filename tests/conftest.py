@@ -33,7 +33,7 @@ def make_config(tmp_path):
             "plugins_dir": str(tmp_path / "plugins.d"),
             # no test touches the machine's real devices unless it asks for them
             "dev_root": str(tmp_path / "dev"),
-            "sysfs_root": str(FIXTURES / "hwmon" / "empty" / "sys"),
+            "sysfs_root": str(FIXTURES / "cases" / "empty" / "sys"),
             "auth": {"failure_delay_seconds": 0},
         }
         return Config.model_validate(_merge(base, overrides))

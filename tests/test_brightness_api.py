@@ -18,7 +18,7 @@ def _linux_client(make_app, sysfs_root, **brightness):
 
 @pytest.fixture
 def panel_sys(tmp_path):
-    shutil.copytree(FIXTURES / "backlight" / "panel-pc", tmp_path / "panel-pc", symlinks=True)
+    shutil.copytree(FIXTURES / "machines" / "panel-pc", tmp_path / "panel-pc", symlinks=True)
     return tmp_path / "panel-pc" / "sys"
 
 
@@ -80,24 +80,24 @@ def test_unparsable_body_is_422_in_the_brightness_area(client, admin_headers):
 
 
 def test_no_backlight_is_404_and_profile_zero(make_app):
-    client, headers = _linux_client(make_app, FIXTURES / "backlight" / "empty" / "sys")
+    client, headers = _linux_client(make_app, FIXTURES / "cases" / "empty" / "sys")
     for response in (client.get(URL, headers=headers), client.put(URL, json={"value": 1}, headers=headers)):
         assert response.status_code == 404 and response.get_json()["message"]
     assert client.get("/edgehub/api/profile", headers=headers).get_json()["perif:brightness"] == 0
 
 
 def test_linux_backlight_range_and_value_from_sysfs(make_app):
-    client, headers = _linux_client(make_app, FIXTURES / "backlight" / "panel-pc" / "sys")
+    client, headers = _linux_client(make_app, FIXTURES / "machines" / "panel-pc" / "sys")
     assert client.get(URL, headers=headers).get_json() == {"min": 0, "max": 7, "value": 6}
 
 
 def test_linux_laptop_prefers_the_firmware_backlight(make_app):
-    client, headers = _linux_client(make_app, FIXTURES / "backlight" / "laptop" / "sys")
+    client, headers = _linux_client(make_app, FIXTURES / "machines" / "laptop" / "sys")
     assert client.get(URL, headers=headers).get_json() == {"min": 0, "max": 15, "value": 10}
 
 
 def test_linux_configured_device_and_min(make_app):
-    client, headers = _linux_client(make_app, FIXTURES / "backlight" / "laptop" / "sys",
+    client, headers = _linux_client(make_app, FIXTURES / "machines" / "laptop" / "sys",
                                     device="intel_backlight", min=100)
     assert client.get(URL, headers=headers).get_json() == {"min": 100, "max": 19393, "value": 12000}
     response = client.put(URL, json={"value": 99}, headers=headers)

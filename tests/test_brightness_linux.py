@@ -9,11 +9,11 @@ import pytest
 from conftest import FIXTURES
 from portald_plugins.boards.linux.brightness import LinuxBacklightDriver
 
-LAPTOP = FIXTURES / "backlight" / "laptop" / "sys" / "class" / "backlight"
+LAPTOP = FIXTURES / "machines" / "laptop" / "sys" / "class" / "backlight"
 
 
 def _copy(tmp_path, machine):
-    shutil.copytree(FIXTURES / "backlight" / machine, tmp_path / machine, symlinks=True)
+    shutil.copytree(FIXTURES / "machines" / machine, tmp_path / machine, symlinks=True)
     return tmp_path / machine / "sys" / "class" / "backlight"
 
 
@@ -34,7 +34,7 @@ def test_firmware_interface_beats_raw_whatever_the_names(tmp_path):
 
 
 def test_probe_false_when_there_is_nothing_to_drive(tmp_path):
-    assert LinuxBacklightDriver(FIXTURES / "backlight" / "empty" / "sys" / "class" / "backlight").probe() is False
+    assert LinuxBacklightDriver(FIXTURES / "cases" / "empty" / "sys" / "class" / "backlight").probe() is False
     assert LinuxBacklightDriver(tmp_path / "missing").probe() is False
     assert LinuxBacklightDriver(LAPTOP, device="no_such_backlight").probe() is False
 

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import ADMIN_PASSWORD, FIXTURES, admin_token, bearer, login
 
-DEVMGR = FIXTURES / "devmgr"
-IDS = DEVMGR / "ids"
+DEVMGR = FIXTURES / "machines"
+IDS = FIXTURES / "hwdata"
 URL = "/platform/api/devmgr"
 
 
@@ -24,7 +24,7 @@ def _client(make_app, sysfs_root, ids_dir=IDS, **config):
 
 
 def _expected(machine: str) -> list[dict]:
-    return json.loads((DEVMGR / machine / "expected.json").read_text())
+    return json.loads((DEVMGR / machine / "expected" / "devmgr.json").read_text())
 
 
 def _copy(machine: str, tmp_path: Path) -> Path:

@@ -18,8 +18,8 @@ import pytest
 
 from conftest import FIXTURES, admin_token, bearer, sse_frames
 
-DISKS = FIXTURES / "disk"
-FAKE_SMARTCTL = [sys.executable, str(DISKS / "fake_smartctl.py")]
+DISKS = FIXTURES / "machines"
+FAKE_SMARTCTL = [sys.executable, str(FIXTURES / "smartctl" / "fake_smartctl.py")]
 SSE = {"Accept": "text/event-stream"}
 DISK_KEYS = ["name", "sizeBytes", "physicalBlockSizeBytes", "removable", "vendor", "model", "serialNumber",
              "firmwareRevision", "mediaType", "partitions", "smartAttributes"]
@@ -139,7 +139,7 @@ def test_events_stream_carries_diskdrives(client, admin_headers):
 
 def test_desktop_served_as_read_from_sysfs_with_recorded_smart(make_app, tmp_path):
     client, headers = logged_in(linux_app(make_app, tmp_path, "desktop"))
-    expected = json.loads((DISKS / "desktop" / "expected.json").read_text())
+    expected = json.loads((DISKS / "desktop" / "expected" / "perif.disk.json").read_text())
     disks = get_until(client, headers, lambda data: all(d["smartAttributes"] for d in data))
     assert [list(d) for d in disks] == [DISK_KEYS] * 2
 
@@ -166,7 +166,7 @@ def test_arm_board_partition_list_flattens_every_disk_in_order(make_app, tmp_pat
 
 
 def test_no_disk_is_not_supported_everywhere(make_app, tmp_path):
-    client, headers = logged_in(linux_app(make_app, tmp_path, "virtual-only"))
+    client, headers = logged_in(linux_app(make_app, tmp_path, "../cases/virtual-only"))
     for path in ("/platform/api/perif/disk", "/platform/api/perif/disk/partition"):
         response = client.get(path, headers=headers)
         assert response.status_code == 404 and response.get_json()["message"], path

@@ -1,7 +1,8 @@
 """The Linux disk driver against sysfs/procfs trees laid out like the kernel's, and against this machine.
 
-Committed fixtures live in tests/fixtures/disk/<machine>/ (``sys/``, ``proc/``, ``statvfs.json``: the
-``statvfs`` numbers recorded for each mount point, ``expected.json``: the API's answer, checked by hand)
+Committed fixtures live in tests/fixtures/machines/<machine>/ and tests/fixtures/cases/virtual-only/
+(``sys/``, ``proc/``, ``statvfs.json``: the ``statvfs`` numbers recorded for each mount point,
+``expected/perif.disk.json``: the API's answer, checked by hand)
 and are never modified here; a test that changes a tree copies it to tmp_path first. Filesystem usage
 comes from the OS's statvfs, which cannot be pointed at a fixture, so these tests hand the driver the
 recorded numbers in its place.
@@ -19,7 +20,8 @@ import pytest
 from portald_plugins.boards.linux.disk import LinuxDiskDriver
 from portald_plugins.boards.linux.disk_mounts import read_mounts
 
-FIXTURES = Path(__file__).parent / "fixtures" / "disk"
+FIXTURES = Path(__file__).parent / "fixtures" / "machines"
+CASES = FIXTURES.parent / "cases"
 MACHINES = ["desktop", "arm-emmc-usb"]
 DISK_KEYS = ["name", "sizeBytes", "physicalBlockSizeBytes", "removable", "vendor", "model", "serialNumber",
              "firmwareRevision", "mediaType", "partitions"]
@@ -27,7 +29,8 @@ PARTITION_KEYS = ["mountPoint", "sizeBytes", "freeBytes", "usedBytes", "usedPerc
 
 
 def recorded_statvfs(machine: str):
-    table = json.loads((FIXTURES / machine / "statvfs.json").read_text())
+    folder = FIXTURES / machine if (FIXTURES / machine).is_dir() else CASES / machine
+    table = json.loads((folder / "statvfs.json").read_text())
 
     def statvfs(path):
         if str(path) not in table:
@@ -47,7 +50,7 @@ def without_smart(disks: list[dict]) -> list[dict]:
 
 @pytest.mark.parametrize("machine", MACHINES)
 def test_fixture_disks_match_the_hand_checked_expectation(machine):
-    expected = json.loads((FIXTURES / machine / "expected.json").read_text())
+    expected = json.loads((FIXTURES / machine / "expected" / "perif.disk.json").read_text())
     disks = driver_for(FIXTURES / machine).disks()
     assert disks == without_smart(expected)
     for disk in disks:
@@ -166,7 +169,7 @@ def test_malformed_mount_table_lines_are_skipped(tmp_path):
 
 
 def test_only_virtual_devices_probe_false_unless_configured():
-    root = FIXTURES / "virtual-only"
+    root = CASES / "virtual-only"
     assert driver_for(root).probe() is False and driver_for(root).disks() == []
     included = driver_for(root, include_virtual=True)
     assert included.probe() is True

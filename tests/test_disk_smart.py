@@ -1,8 +1,8 @@
 """S.M.A.R.T.: mapping recorded ``smartctl --json`` reports, running smartctl (a stand-in that replays
 recordings, and the real one on this machine's disks), and the background cache's cadence.
 
-Recordings: tests/fixtures/disk/<machine>/smartctl/<device>.json (the drives of the fixture machines)
-and tests/fixtures/disk/smartctl/ (a Seagate hard disk, a disk in standby), in smartctl 7.3's schema.
+Recordings: tests/fixtures/machines/<machine>/smartctl/<device>.json (the drives of the fixture machines)
+and tests/fixtures/smartctl/ (a Seagate hard disk, a disk in standby), in smartctl 7.3's schema.
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from portald.runner import CommandRunner
 from portald_plugins.disk.smart_cache import SmartCache
 from portald_plugins.boards.linux.disk_smart import SmartCtl, from_report
 
-FIXTURES = Path(__file__).parent / "fixtures" / "disk"
-FAKE = [sys.executable, str(FIXTURES / "fake_smartctl.py")]
+FIXTURES = Path(__file__).parent / "fixtures"
+FAKE = [sys.executable, str(FIXTURES / "smartctl" / "fake_smartctl.py")]
 ENTRY_KEYS = ["id", "name", "statusFlags", "value", "worst", "threshold", "rawData"]
 
 
@@ -29,7 +29,7 @@ def recording(path: str) -> dict:
 
 
 def expected_smart(machine: str, name: str) -> list[dict]:
-    disks = json.loads((FIXTURES / machine / "expected.json").read_text())
+    disks = json.loads((FIXTURES / "machines" / machine / "expected" / "perif.disk.json").read_text())
     return next(d["smartAttributes"] for d in disks if d["name"] == name)
 
 
@@ -40,13 +40,13 @@ def smartctl(recordings: Path, timeout: float = 10.0) -> SmartCtl:
 # --- mapping ---------------------------------------------------------------------------------------
 
 def test_ata_attribute_table_maps_one_to_one():
-    mapped = from_report(recording("desktop/smartctl/sda.json"))
+    mapped = from_report(recording("machines/desktop/smartctl/sda.json"))
     assert mapped == expected_smart("desktop", "sda")
     assert all(list(entry) == ENTRY_KEYS for entry in mapped)
 
 
 def test_nvme_health_log_maps_onto_ata_ids():
-    mapped = from_report(recording("desktop/smartctl/nvme0n1.json"))
+    mapped = from_report(recording("machines/desktop/smartctl/nvme0n1.json"))
     assert mapped == expected_smart("desktop", "nvme0n1")
     by_id = {entry["id"]: entry for entry in mapped}
     assert by_id[194]["rawData"][0] == 41 and by_id[194]["value"] == 59  # as the spec example: 100 - temp
@@ -61,7 +61,7 @@ def test_raw_data_is_the_six_raw_bytes_least_significant_first():
     assert by_id[1]["statusFlags"] == 15 and by_id[1]["threshold"] == 6
 
 
-@pytest.mark.parametrize("path", ["arm-emmc-usb/smartctl/mmcblk0.json", "arm-emmc-usb/smartctl/sda.json",
+@pytest.mark.parametrize("path", ["machines/arm-emmc-usb/smartctl/mmcblk0.json", "machines/arm-emmc-usb/smartctl/sda.json",
                                   "smartctl/hdd-standby.json"])
 def test_reports_without_smart_data_give_no_attributes(path):
     assert from_report(recording(path)) == []
@@ -75,7 +75,7 @@ def test_malformed_reports_give_no_attributes(report):
 
 
 def test_malformed_entries_are_skipped_and_oversized_raw_values_masked():
-    good = recording("desktop/smartctl/sda.json")["ata_smart_attributes"]["table"][0]
+    good = recording("machines/desktop/smartctl/sda.json")["ata_smart_attributes"]["table"][0]
     huge = {**good, "id": 241, "raw": {"value": (1 << 56) + 5, "string": "?"}}
     table = [{"id": "5"}, 7, {**good, "worst": True}, {**good, "flags": None}, huge, good]
     mapped = from_report({"ata_smart_attributes": {"table": table}})
@@ -89,12 +89,12 @@ def test_malformed_entries_are_skipped_and_oversized_raw_values_masked():
 
 def test_smartctl_is_asked_for_json_without_waking_the_disk():
     # the stand-in refuses any other options (exit 1, no JSON) -- then there would be no attributes
-    assert smartctl(FIXTURES / "desktop" / "smartctl").attributes("sda") == expected_smart("desktop", "sda")
-    assert smartctl(FIXTURES / "desktop" / "smartctl").attributes("nvme0n1") == expected_smart("desktop", "nvme0n1")
+    assert smartctl(FIXTURES / "machines" / "desktop" / "smartctl").attributes("sda") == expected_smart("desktop", "sda")
+    assert smartctl(FIXTURES / "machines" / "desktop" / "smartctl").attributes("nvme0n1") == expected_smart("desktop", "nvme0n1")
 
 
 def test_devices_smartctl_cannot_read_have_no_attributes():
-    ctl = smartctl(FIXTURES / "arm-emmc-usb" / "smartctl")
+    ctl = smartctl(FIXTURES / "machines" / "arm-emmc-usb" / "smartctl")
     assert ctl.attributes("mmcblk0") == [] and ctl.attributes("sda") == []
 
 
@@ -145,7 +145,7 @@ def wait_until(condition, timeout: float = 5.0) -> None:
 
 
 def test_cache_answers_at_once_and_fills_in_the_background():
-    cache = SmartCache(smartctl(FIXTURES / "desktop" / "smartctl").attributes, interval=300)
+    cache = SmartCache(smartctl(FIXTURES / "machines" / "desktop" / "smartctl").attributes, interval=300)
     assert cache.attributes("sda", "S62") == []  # never waits for smartctl
     wait_until(lambda: cache.attributes("sda", "S62") != [])
     assert cache.attributes("sda", "S62") == expected_smart("desktop", "sda")
@@ -165,7 +165,7 @@ def test_cache_keeps_the_last_reading_while_the_disk_sleeps(tmp_path):
 
 
 def test_cache_reads_each_disk_once_per_interval():
-    cache = SmartCache(smartctl(FIXTURES / "desktop" / "smartctl").attributes, interval=300)
+    cache = SmartCache(smartctl(FIXTURES / "machines" / "desktop" / "smartctl").attributes, interval=300)
     for _ in range(20):
         cache.attributes("sda", "S62")
         cache.attributes("nvme0n1", "S6Z")
@@ -177,7 +177,7 @@ def test_cache_reads_each_disk_once_per_interval():
 
 
 def test_cache_reads_a_swapped_disk_at_once(tmp_path):
-    shutil.copy(FIXTURES / "desktop" / "smartctl" / "sda.json", tmp_path / "sda.json")
+    shutil.copy(FIXTURES / "machines" / "desktop" / "smartctl" / "sda.json", tmp_path / "sda.json")
     cache = SmartCache(smartctl(tmp_path).attributes, interval=300)
     wait_until(lambda: cache.attributes("sda", "S62ANZ0R123456A") != [])
     shutil.copy(FIXTURES / "smartctl" / "seagate-hdd.json", tmp_path / "sda.json")
@@ -188,7 +188,7 @@ def test_cache_reads_a_swapped_disk_at_once(tmp_path):
 
 
 def test_cache_stops_when_no_one_asks():
-    cache = SmartCache(smartctl(FIXTURES / "desktop" / "smartctl").attributes, interval=0.05, idle_stop=0.2)
+    cache = SmartCache(smartctl(FIXTURES / "machines" / "desktop" / "smartctl").attributes, interval=0.05, idle_stop=0.2)
     cache.attributes("sda", "S62")
     wait_until(lambda: cache.readings >= 1)
     wait_until(lambda: not cache.running, timeout=3)

@@ -9,7 +9,7 @@ import pytest
 from conftest import ADMIN_PASSWORD, FIXTURES, admin_token, bearer, login
 
 ETP = "/platform/api/etp"
-AT24 = FIXTURES / "etp" / "at24-24c04" / "sys"
+AT24 = FIXTURES / "machines" / "uno-2484g" / "sys"
 I2C_FILE = "bus/i2c/devices/0-0050/eeprom"
 NVMEM_FILE = "bus/nvmem/devices/0-00500/nvmem"
 DMI = AT24 / "class" / "dmi" / "id"

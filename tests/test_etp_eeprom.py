@@ -26,7 +26,7 @@ from portald_plugins.boards.linux.etp import EepromFile
 from portald_plugins.boards.linux.etp_smbus import SmbusEeprom
 from portald_plugins.boards.sim.etp import SimEepromDriver
 
-EEPROM = FIXTURES / "etp" / "at24-24c04" / "sys" / "bus" / "i2c" / "devices" / "0-0050" / "eeprom"
+EEPROM = FIXTURES / "machines" / "uno-2484g" / "sys" / "bus" / "i2c" / "devices" / "0-0050" / "eeprom"
 PAGE = 16
 
 

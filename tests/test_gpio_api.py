@@ -15,7 +15,7 @@ PIN_PATHS = ["", "/dir", "/level"]
 
 @pytest.fixture
 def rpi4_sys(tmp_path):
-    shutil.copytree(FIXTURES / "gpio" / "rpi4", tmp_path / "rpi4", symlinks=True)
+    shutil.copytree(FIXTURES / "machines" / "rpi4", tmp_path / "rpi4", symlinks=True)
     return tmp_path / "rpi4" / "sys"
 
 
@@ -142,7 +142,7 @@ def test_extra_field_is_422_validator(client, admin_headers):
 
 
 def test_no_gpio_is_404_count_zero_and_profile_zero(make_app, tmp_path):
-    client, headers = _linux_client(make_app, tmp_path, FIXTURES / "hwmon" / "empty" / "sys", [0, 1])
+    client, headers = _linux_client(make_app, tmp_path, FIXTURES / "cases" / "empty" / "sys", [0, 1])
     assert client.get(f"{GPIO}/count", headers=headers).get_json() == {"count": 0}
     responses = [client.get(f"{GPIO}/all", headers=headers)]
     responses += [client.get(f"{GPIO}/0{path}", headers=headers) for path in PIN_PATHS]
@@ -155,7 +155,7 @@ def test_no_gpio_is_404_count_zero_and_profile_zero(make_app, tmp_path):
 
 
 def test_linux_sysfs_pins_in_configured_order(make_app, tmp_path):
-    client, headers = _linux_client(make_app, tmp_path, FIXTURES / "gpio" / "rpi4" / "sys", [17, 27, 22, 23])
+    client, headers = _linux_client(make_app, tmp_path, FIXTURES / "machines" / "rpi4" / "sys", [17, 27, 22, 23])
     assert client.get(f"{GPIO}/all", headers=headers).get_json() == [
         {"pin": 0, "dir": OUTPUT, "level": 1},
         {"pin": 1, "dir": OUTPUT, "level": 0},
@@ -194,7 +194,7 @@ def test_linux_line_that_could_not_be_exported_is_422_gpio(make_app, tmp_path, r
 @pytest.mark.parametrize("section", [{"lines": "17"}, {"lines": [17, 17]}, {"lines": [-1]}, {"lines": [True]},
                                      {"chip": "../gpiochip0", "lines": [17]}, {"chip": 0, "lines": [17]}])
 def test_bad_gpio_config_leaves_gpio_unsupported_and_the_daemon_serving(make_app, tmp_path, section):
-    app = make_app(board="auto", sysfs_root=str(FIXTURES / "gpio" / "rpi4" / "sys"), dev_root=str(tmp_path),
+    app = make_app(board="auto", sysfs_root=str(FIXTURES / "machines" / "rpi4" / "sys"), dev_root=str(tmp_path),
                    plugins={"gpio": section})
     client = app.test_client()
     headers = bearer(admin_token(client))

@@ -184,7 +184,7 @@ def test_close_releases_the_lines_and_the_chip(kernel):
 def test_character_device_is_preferred_over_sysfs_when_it_has_the_lines(kernel, make_app):
     from conftest import FIXTURES, admin_token, bearer
 
-    app = make_app(board="auto", sysfs_root=str(FIXTURES / "gpio" / "rpi4" / "sys"), dev_root="/dev",
+    app = make_app(board="auto", sysfs_root=str(FIXTURES / "machines" / "rpi4" / "sys"), dev_root="/dev",
                    plugins={"gpio": {"lines": [3, 6]}})
     client = app.test_client()
     headers = bearer(admin_token(client))

@@ -16,13 +16,13 @@ import pytest
 from conftest import FIXTURES
 from portald_plugins.boards.linux.gpio_sysfs import SysfsGpioDriver
 
-RPI4 = FIXTURES / "gpio" / "rpi4" / "sys" / "class" / "gpio"
+RPI4 = FIXTURES / "machines" / "rpi4" / "sys" / "class" / "gpio"
 OUTPUT, INPUT = 0, 1
 
 
 @pytest.fixture
 def gpio_class(tmp_path):
-    shutil.copytree(FIXTURES / "gpio" / "rpi4", tmp_path / "rpi4", symlinks=True)
+    shutil.copytree(FIXTURES / "machines" / "rpi4", tmp_path / "rpi4", symlinks=True)
     return tmp_path / "rpi4" / "sys" / "class" / "gpio"
 
 
@@ -76,7 +76,7 @@ def test_exported_lines_are_not_exported_again(gpio_class):
 
 
 def test_export_failure_is_logged_and_probe_still_true(tmp_path, caplog):
-    shutil.copytree(FIXTURES / "gpio" / "rpi4", tmp_path / "rpi4", symlinks=True)
+    shutil.copytree(FIXTURES / "machines" / "rpi4", tmp_path / "rpi4", symlinks=True)
     gpio_class = tmp_path / "rpi4" / "sys" / "class" / "gpio"
     (gpio_class / "export").unlink()
     (gpio_class / "export").mkdir()  # writing fails, as EBUSY would

@@ -1,6 +1,6 @@
 """``GET /platform/api/host/info`` over kernel-shaped fixture trees, the sim board and this machine.
 
-Fixture trees under ``tests/fixtures/host/<machine>`` are laid out as the kernel lays them out
+Fixture trees under ``tests/fixtures/machines/<machine>`` are laid out as the kernel lays them out
 (``sys/class/dmi/id`` a symlink into ``sys/devices/virtual/dmi/id``; ``proc/stat``, ``proc/uptime``,
 ``proc/sys/kernel/{hostname,random/boot_id}``) plus the machine's ``etc/machine-id``.
 """
@@ -25,8 +25,8 @@ SPEC_FIELDS = {  # field -> type, from the spec's example
     "deviceName": str, "dockerVersion": str, "ecVersion": str, "hostid": str, "hostname": str,
     "imageVersion": str, "kernelArch": str, "os": str, "platform": str, "releaseDate": str, "upTime": int,
 }
-UNO = FIXTURES / "host" / "uno-2484g"
-ARM = FIXTURES / "host" / "arm-no-dmi"
+UNO = FIXTURES / "machines" / "uno-2484g"
+ARM = FIXTURES / "machines" / "imx8-gateway"
 NO_DOCKER = "portald-test-no-such-docker"
 
 

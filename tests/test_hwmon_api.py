@@ -12,8 +12,8 @@ UNITS = {"temperature": "Celsius", "voltage": "Volt", "current": "A", "fanspeed"
 PATHS = {"temperatures": "temperature", "voltages": "voltage", "currents": "current", "fanspeeds": "fanspeed"}
 
 
-def _linux_client(make_app, machine: str):
-    app = make_app(board="auto", sysfs_root=str(FIXTURES / "hwmon" / machine / "sys"))
+def _linux_client(make_app, tree: str):
+    app = make_app(board="auto", sysfs_root=str(FIXTURES / tree / "sys"))
     client = app.test_client()
     return client, bearer(admin_token(client))
 
@@ -45,14 +45,14 @@ def test_each_kind_endpoint_is_a_list_of_that_kind(client, admin_headers, path, 
 
 
 def test_linux_desktop_fixture_served_as_read_from_sysfs(make_app):
-    client, headers = _linux_client(make_app, "desktop-nct6775")
-    expected = json.loads((FIXTURES / "hwmon" / "desktop-nct6775" / "expected.json").read_text())
+    client, headers = _linux_client(make_app, "machines/desktop-q370")
+    expected = json.loads((FIXTURES / "machines" / "desktop-q370" / "expected" / "hwmon.json").read_text())
     assert client.get("/platform/api/hwmon", headers=headers).get_json() == expected
     assert client.get("/platform/api/hwmon/voltages", headers=headers).get_json() == expected["voltage"]
 
 
 def test_thermal_only_board_has_temperatures_and_404_for_the_rest(make_app):
-    client, headers = _linux_client(make_app, "arm-soc-thermal")
+    client, headers = _linux_client(make_app, "machines/arm-soc-thermal")
     assert client.get("/platform/api/hwmon", headers=headers).status_code == 200
     assert client.get("/platform/api/hwmon/temperatures", headers=headers).status_code == 200
     for path in ("voltages", "currents", "fanspeeds"):
@@ -61,7 +61,7 @@ def test_thermal_only_board_has_temperatures_and_404_for_the_rest(make_app):
 
 
 def test_no_hwmon_hardware_is_404_everywhere(make_app):
-    client, headers = _linux_client(make_app, "empty")
+    client, headers = _linux_client(make_app, "cases/empty")
     for path in ["", *(f"/{p}" for p in PATHS)]:
         assert client.get(f"/platform/api/hwmon{path}", headers=headers).status_code == 404, path
 
@@ -89,7 +89,7 @@ def test_sensor_vanishing_while_running_is_not_an_error(make_app, tmp_path):
     import shutil
 
     root = tmp_path / "sys"
-    shutil.copytree(FIXTURES / "hwmon" / "arm-soc-thermal" / "sys", root, symlinks=True)
+    shutil.copytree(FIXTURES / "machines" / "arm-soc-thermal" / "sys", root, symlinks=True)
     app = make_app(board="auto", sysfs_root=str(root), plugins={"hwmon": {"interval_seconds": 0.05}})
     client = app.test_client()
     headers = bearer(admin_token(client))

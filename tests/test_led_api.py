@@ -17,7 +17,7 @@ def _profile(client, headers) -> dict:
 @pytest.fixture
 def rpi4_sys(tmp_path):
     root = tmp_path / "rpi4"
-    shutil.copytree(FIXTURES / "leds" / "rpi4", root, symlinks=True)
+    shutil.copytree(FIXTURES / "machines" / "rpi4", root, symlinks=True)
     return root / "sys"
 
 
@@ -98,7 +98,7 @@ def test_unparsable_led_body_is_422_validator(client, admin_headers, data):
 
 
 def test_no_led_hardware_is_404_and_profile_zero(make_app, tmp_path):
-    client, headers = _linux_client(make_app, FIXTURES / "leds" / "empty" / "sys")
+    client, headers = _linux_client(make_app, FIXTURES / "cases" / "empty" / "sys")
     for response in (client.get(LED, headers=headers), client.get(f"{LED}/0", headers=headers),
                      client.put(f"{LED}/0", json={"status": True}, headers=headers)):
         assert response.status_code == 404 and response.get_json()["message"]
@@ -106,14 +106,14 @@ def test_no_led_hardware_is_404_and_profile_zero(make_app, tmp_path):
 
 
 def test_linux_leds_are_every_led_sorted_by_name(make_app):
-    client, headers = _linux_client(make_app, FIXTURES / "leds" / "rpi4" / "sys")
+    client, headers = _linux_client(make_app, FIXTURES / "machines" / "rpi4" / "sys")
     # ACT 0, PWR 255, input0::capslock 1, numlock 0, scrolllock 0
     assert client.get(LED, headers=headers).get_json() == [False, True, True, False, False]
     assert _profile(client, headers)["perif:led"] == 5
 
 
 def test_linux_led_names_config_picks_and_orders(make_app):
-    client, headers = _linux_client(make_app, FIXTURES / "leds" / "rpi4" / "sys",
+    client, headers = _linux_client(make_app, FIXTURES / "machines" / "rpi4" / "sys",
                                     led={"names": ["PWR", "input0::numlock", "ACT"]})
     assert client.get(LED, headers=headers).get_json() == [True, False, False]
     assert client.get(f"{LED}/3", headers=headers).status_code == 400

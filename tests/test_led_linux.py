@@ -1,6 +1,6 @@
 """The Linux LED driver against LED class trees laid out as the kernel lays them out.
 
-Committed fixtures under tests/fixtures/leds/ are only read; tests that write copy one to tmp_path.
+Committed fixtures (tests/fixtures/machines/rpi4, tests/fixtures/cases/empty) are only read; tests that write copy one to tmp_path.
 """
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import pytest
 from conftest import FIXTURES, admin_token, bearer
 from portald_plugins.boards.linux.led import LinuxLedDriver
 
-RPI4 = FIXTURES / "leds" / "rpi4" / "sys" / "class" / "leds"
+RPI4 = FIXTURES / "machines" / "rpi4" / "sys" / "class" / "leds"
 
 
 @pytest.fixture
 def leds(tmp_path):
-    shutil.copytree(FIXTURES / "leds" / "rpi4", tmp_path / "rpi4", symlinks=True)
+    shutil.copytree(FIXTURES / "machines" / "rpi4", tmp_path / "rpi4", symlinks=True)
     return tmp_path / "rpi4" / "sys" / "class" / "leds"
 
 
@@ -46,7 +46,7 @@ def test_configured_names_missing_on_this_machine_are_left_out_with_a_warning(ca
 
 
 def test_probe_false_without_leds(tmp_path):
-    assert LinuxLedDriver(FIXTURES / "leds" / "empty" / "sys" / "class" / "leds").probe() is False
+    assert LinuxLedDriver(FIXTURES / "cases" / "empty" / "sys" / "class" / "leds").probe() is False
     assert LinuxLedDriver(tmp_path / "no-such-dir").probe() is False
     assert LinuxLedDriver(RPI4, []).probe() is False
     assert LinuxLedDriver(RPI4, ["nothing-here"]).probe() is False
@@ -90,7 +90,7 @@ def test_garbage_brightness_is_an_oserror(leds):
 
 
 def test_bad_names_config_skips_the_driver_and_the_daemon_still_serves(make_app):
-    app = make_app(board="auto", sysfs_root=str(FIXTURES / "leds" / "rpi4" / "sys"), plugins={"led": {"names": "ACT"}})
+    app = make_app(board="auto", sysfs_root=str(FIXTURES / "machines" / "rpi4" / "sys"), plugins={"led": {"names": "ACT"}})
     client = app.test_client()
     headers = bearer(admin_token(client))
     assert client.get("/platform/api/perif/led", headers=headers).status_code == 404

@@ -1,7 +1,8 @@
 """Tests for the Linux hwmon driver against sysfs trees laid out like the kernel's.
 
-Committed fixtures live in tests/fixtures/hwmon/<machine>/ and are never
-modified here; a test that needs a changed tree copies one to tmp_path first.
+Committed fixtures (tests/fixtures/machines/<machine>/, tests/fixtures/cases/<case>/) are never
+modified here; a test that needs a changed tree copies one to tmp_path first. A tree's expected
+reading is its ``expected/hwmon.json`` (the API's answer); a tree without one has no sensor.
 """
 
 import errno
@@ -13,8 +14,20 @@ import pytest
 
 from portald_plugins.boards.linux.hwmon import LinuxHwmonDriver
 
-FIXTURES = Path(__file__).parent / "fixtures" / "hwmon"
-MACHINES = ["desktop-nct6775", "arm-soc-thermal", "duplicate-labels", "empty"]
+FIXTURES = Path(__file__).parent / "fixtures"
+TREES = {
+    "desktop-q370": FIXTURES / "machines" / "desktop-q370",
+    "arm-soc-thermal": FIXTURES / "machines" / "arm-soc-thermal",
+    "duplicate-labels": FIXTURES / "cases" / "duplicate-labels",
+    "empty": FIXTURES / "cases" / "empty",
+}
+MACHINES = list(TREES)
+NO_SENSORS = {"temperature": [], "voltage": [], "current": [], "fanspeed": []}
+
+
+def expected_reading(machine):
+    path = TREES[machine] / "expected" / "hwmon.json"
+    return json.loads(path.read_text()) if path.exists() else NO_SENSORS
 
 
 def names(result, kind):
@@ -34,7 +47,7 @@ def copy_machine(tmp_path):
     """Copy a committed fixture to tmp_path (links stay relative) and return its sys dir."""
 
     def copy(machine):
-        shutil.copytree(FIXTURES / machine, tmp_path / machine, symlinks=True)
+        shutil.copytree(TREES[machine], tmp_path / machine, symlinks=True)
         return tmp_path / machine / "sys"
 
     return copy
@@ -65,33 +78,33 @@ def make_chip(sys_dir, index, files, device_files=None):
 
 @pytest.mark.parametrize("machine", MACHINES)
 def test_fixture_read_matches_expected_json(machine):
-    expected = json.loads((FIXTURES / machine / "expected.json").read_text())
-    result = LinuxHwmonDriver(FIXTURES / machine / "sys").read()
+    expected = expected_reading(machine)
+    result = LinuxHwmonDriver(TREES[machine] / "sys").read()
     assert result == expected
     # == treats 42 and 42.0 alike; fan speeds must stay ints, the rest floats
     assert value_types(result) == value_types(expected)
 
 
 def test_fixture_trees_use_class_symlinks_into_devices():
-    for machine in ["desktop-nct6775", "arm-soc-thermal", "duplicate-labels"]:
-        chips = list((FIXTURES / machine / "sys" / "class" / "hwmon").iterdir())
+    for machine in ["desktop-q370", "arm-soc-thermal", "duplicate-labels"]:
+        chips = list((TREES[machine] / "sys" / "class" / "hwmon").iterdir())
         assert chips and all(chip.is_symlink() for chip in chips), machine
         assert all("/devices/" in str(chip.resolve()) for chip in chips), machine
 
 
-@pytest.mark.parametrize("machine", ["desktop-nct6775", "arm-soc-thermal", "duplicate-labels"])
+@pytest.mark.parametrize("machine", ["desktop-q370", "arm-soc-thermal", "duplicate-labels"])
 def test_probe_true_on_machines_with_sensors(machine):
-    assert LinuxHwmonDriver(FIXTURES / machine / "sys").probe() is True
+    assert LinuxHwmonDriver(TREES[machine] / "sys").probe() is True
 
 
 def test_probe_false_on_empty_hwmon_class():
-    assert LinuxHwmonDriver(FIXTURES / "empty" / "sys").probe() is False
+    assert LinuxHwmonDriver(TREES["empty"] / "sys").probe() is False
 
 
 def test_probe_false_and_empty_read_when_sysfs_root_missing(tmp_path):
     driver = LinuxHwmonDriver(tmp_path / "no-such-sys")
     assert driver.probe() is False
-    assert driver.read() == {"temperature": [], "voltage": [], "current": [], "fanspeed": []}
+    assert driver.read() == NO_SENSORS
 
 
 def test_probe_false_when_no_sensor_is_readable(tmp_path):
@@ -100,7 +113,7 @@ def test_probe_false_when_no_sensor_is_readable(tmp_path):
 
 
 def test_sysfs_root_accepts_str():
-    result = LinuxHwmonDriver(str(FIXTURES / "arm-soc-thermal" / "sys")).read()
+    result = LinuxHwmonDriver(str(TREES["arm-soc-thermal"] / "sys")).read()
     assert names(result, "temperature") == ["cpu_thermal temp1", "gpu_thermal temp1"]
 
 
@@ -128,14 +141,14 @@ def test_units_converted_from_kernel_units(tmp_path):
 
 
 def test_garbage_input_is_skipped_and_neighbours_still_read():
-    voltages = by_name(LinuxHwmonDriver(FIXTURES / "desktop-nct6775" / "sys").read(), "voltage")
+    voltages = by_name(LinuxHwmonDriver(TREES["desktop-q370"] / "sys").read(), "voltage")
     assert "nct6775 in6" not in voltages  # in6_input holds "not a number"
     assert voltages["nct6775 in5"] == 1.02
     assert voltages["3VSB"] == 3.42
 
 
 def test_input_that_is_a_directory_is_skipped(copy_machine):
-    sys_dir = copy_machine("desktop-nct6775")
+    sys_dir = copy_machine("desktop-q370")
     in3 = inside(sys_dir / "class" / "hwmon" / "hwmon2" / "in3_input", sys_dir)
     in3.unlink()
     in3.mkdir()
@@ -157,14 +170,14 @@ def test_input_read_errors_are_skipped_without_raising(monkeypatch, code):
         return open(path, *args, **kwargs)
 
     monkeypatch.setattr(sysfs, "open", failing_open, raising=False)
-    result = LinuxHwmonDriver(FIXTURES / "desktop-nct6775" / "sys").read()
+    result = LinuxHwmonDriver(TREES["desktop-q370"] / "sys").read()
     assert names(result, "fanspeed") == ["nct6775 fan2"]
     assert "CPUTIN" not in names(result, "temperature")
     assert "SYSTIN" in names(result, "temperature")
 
 
 def test_vanished_sensor_is_dropped_and_others_keep_reading(copy_machine):
-    sys_dir = copy_machine("desktop-nct6775")
+    sys_dir = copy_machine("desktop-q370")
     inside(sys_dir / "class" / "hwmon" / "hwmon2" / "fan2_input", sys_dir).unlink()
     result = LinuxHwmonDriver(sys_dir).read()
     assert result["fanspeed"] == [{"name": "nct6775 fan1", "value": 1084, "unit": "RPM"}]
@@ -172,7 +185,7 @@ def test_vanished_sensor_is_dropped_and_others_keep_reading(copy_machine):
 
 
 def test_vanished_chip_is_dropped(copy_machine):
-    sys_dir = copy_machine("desktop-nct6775")
+    sys_dir = copy_machine("desktop-q370")
     (sys_dir / "class" / "hwmon" / "hwmon1").unlink()  # the class symlink itself
     assert names(LinuxHwmonDriver(sys_dir).read(), "temperature") == [
         "acpitz temp1", "SYSTIN", "CPUTIN", "AUXTIN0", "PECI Agent 0",
@@ -186,7 +199,7 @@ def test_dangling_class_symlink_is_ignored(copy_machine):
 
 
 def test_disabled_sensor_is_skipped(copy_machine):
-    sys_dir = copy_machine("desktop-nct6775")
+    sys_dir = copy_machine("desktop-q370")
     chip = sys_dir / "class" / "hwmon" / "hwmon2"
     inside(chip, sys_dir).joinpath("temp3_enable").write_text("0\n")
     inside(chip, sys_dir).joinpath("temp1_enable").write_text("1\n")
@@ -196,7 +209,7 @@ def test_disabled_sensor_is_skipped(copy_machine):
 
 
 def test_duplicate_core_labels_get_chip_prefixed_names():
-    temps = by_name(LinuxHwmonDriver(FIXTURES / "duplicate-labels" / "sys").read(), "temperature")
+    temps = by_name(LinuxHwmonDriver(TREES["duplicate-labels"] / "sys").read(), "temperature")
     assert temps["coretemp.hwmon0 Core 0"] == 48.0
     assert temps["coretemp.hwmon1 Core 0"] == 45.0
     assert temps["coretemp.hwmon1 Core 1"] == 46.0
@@ -222,7 +235,7 @@ def test_identical_package_labels_are_prefixed_too(copy_machine):
 
 
 def test_duplicate_unlabelled_names_get_hwmon_index():
-    result = LinuxHwmonDriver(FIXTURES / "duplicate-labels" / "sys").read()
+    result = LinuxHwmonDriver(TREES["duplicate-labels"] / "sys").read()
     assert names(result, "fanspeed") == ["w83627hf fan1", "pmbus.hwmon10 fan1", "pmbus.hwmon11 fan1"]
     assert "pmbus.hwmon11 temp2" in names(result, "temperature")
 
@@ -261,7 +274,7 @@ def test_same_label_in_different_kinds_is_not_a_clash(tmp_path):
 
 
 def test_device_subfolder_layout_is_read():
-    chip = FIXTURES / "duplicate-labels" / "sys" / "class" / "hwmon" / "hwmon2"
+    chip = TREES["duplicate-labels"] / "sys" / "class" / "hwmon" / "hwmon2"
     assert not (chip / "name").exists() and (chip / "device" / "name").exists()
     result = LinuxHwmonDriver(chip.parent.parent.parent).read()
     assert by_name(result, "temperature")["w83627hf temp1"] == 36.0
@@ -297,6 +310,6 @@ def test_chips_and_sensors_ordered_numerically(tmp_path):
 
 def test_non_sensor_attributes_are_ignored():
     # nct6775 also exposes intrusion0_alarm, pwm1_enable, cpu0_vid...; none are sensors
-    result = LinuxHwmonDriver(FIXTURES / "desktop-nct6775" / "sys").read()
+    result = LinuxHwmonDriver(TREES["desktop-q370"] / "sys").read()
     assert all(not n.startswith("nct6775 intrusion") for n in names(result, "voltage"))
     assert len(result["voltage"]) == 8

@@ -65,7 +65,7 @@ def _status(client, headers):
 
 def test_entry_point_oem_plugin_driver_wins_over_generic(make_app, installed_oem_package, monkeypatch):
     monkeypatch.syspath_prepend(str(installed_oem_package))
-    app = make_app(board="auto", sysfs_root="tests/fixtures/hwmon/desktop-nct6775/sys")
+    app = make_app(board="auto", sysfs_root="tests/fixtures/machines/desktop-q370/sys")
     client = app.test_client()
     headers = bearer(admin_token(client))
     status = _status(client, headers)
@@ -78,7 +78,7 @@ def test_entry_point_oem_plugin_driver_wins_over_generic(make_app, installed_oem
 
 def test_config_priority_can_prefer_the_generic_driver(make_app, installed_oem_package, monkeypatch):
     monkeypatch.syspath_prepend(str(installed_oem_package))
-    app = make_app(board="auto", sysfs_root="tests/fixtures/hwmon/desktop-nct6775/sys",
+    app = make_app(board="auto", sysfs_root="tests/fixtures/machines/desktop-q370/sys",
                    drivers={"hwmon": ["linux.hwmon"]})
     assert app.extensions["portald"].host.status()["drivers"]["hwmon"]["driver"] == "linux.hwmon"
 
@@ -87,7 +87,7 @@ def test_dropin_file_plugin_driver_wins_over_generic(make_app, tmp_path):
     folder = tmp_path / "plugins.d"
     folder.mkdir()
     (folder / "acme_dropin.py").write_text(OEM_PLUGIN.replace("acme.hwmon", "dropin.hwmon"))
-    app = make_app(board="auto", sysfs_root="tests/fixtures/hwmon/desktop-nct6775/sys")
+    app = make_app(board="auto", sysfs_root="tests/fixtures/machines/desktop-q370/sys")
     client = app.test_client()
     headers = bearer(admin_token(client))
     status = _status(client, headers)
@@ -110,7 +110,7 @@ def test_broken_plugins_are_reported_and_the_daemon_keeps_serving(make_app, tmp_
     folder.mkdir()
     for name, text in BROKEN.items():
         (folder / name).write_text(text)
-    app = make_app(board="auto", sysfs_root="tests/fixtures/hwmon/desktop-nct6775/sys")
+    app = make_app(board="auto", sysfs_root="tests/fixtures/machines/desktop-q370/sys")
     client = app.test_client()
     headers = bearer(admin_token(client))
     status = _status(client, headers)

@@ -13,7 +13,7 @@ from conftest import ADMIN_PASSWORD, FIXTURES, admin_token, bearer, login, sse_f
 
 POWER = "/platform/api/perif/redundant_power"
 SSE = {"Accept": "text/event-stream"}
-BOARD = FIXTURES / "power" / "edge-board" / "sys"
+BOARD = FIXTURES / "cases" / "edge-board" / "sys"
 WIRING = {"vin1": {"type": "power_supply", "name": "AC1"},
           "vin2": {"type": "hwmon_alarm", "path": "nct6775/in4_alarm"}}
 

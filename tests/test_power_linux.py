@@ -1,5 +1,5 @@
 """The generic Linux redundant-power driver: each source type read from a kernel-shaped sysfs tree
-(tests/fixtures/power/edge-board: two ACPI mains adapters AC1 online / AC2 offline, an nct6775 chip as
+(tests/fixtures/cases/edge-board: two ACPI mains adapters AC1 online / AC2 offline, an nct6775 chip as
 hwmon2 with in3 healthy and in4 in alarm at 4.75 V, an acpitz chip as hwmon0, exported GPIOs 17 = 1 and
 18 = 0), and its config validation."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from conftest import FIXTURES
 from portald_plugins.boards.linux.power import LinuxPowerDriver, PowerInputs
 
-BOARD = FIXTURES / "power" / "edge-board" / "sys"
+BOARD = FIXTURES / "cases" / "edge-board" / "sys"
 ONLINE_AC = {"type": "power_supply", "name": "AC1"}
 
 

@@ -14,7 +14,7 @@ from portald_plugins.systemperf.collector import Collector, parse_cpuinfo
 
 from conftest import FIXTURES, admin_token, bearer
 
-MACHINES = FIXTURES / "systemperf"
+MACHINES = FIXTURES / "machines"
 INFO_TYPES = {"cpu": int, "vendorId": str, "family": str, "model": str, "stepping": int, "physicalId": str,
               "coreId": str, "cores": int, "modelName": str, "mhz": float, "cacheSize": int, "flags": list,
               "microcode": str}
@@ -68,21 +68,21 @@ def test_cpu_and_memory_endpoints_are_the_parts_of_the_whole(make_app):
     assert client.get("/platform/api/systemperf/memory", headers=headers).get_json() == whole["memory"]
 
 
-@pytest.mark.parametrize("machine", ["x86-xeon-vm", "arm64-rpi4", "armv7-rpi4"])
+@pytest.mark.parametrize("machine", ["x86-xeon-vm", "rpi4", "rpi4-armv7"])
 def test_cpu_info_from_each_kernels_cpuinfo_layout(make_app, machine):
     root = MACHINES / machine
     overrides = {"procfs_root": str(root / "proc")}
     if (root / "sys").is_dir():
         overrides["sysfs_root"] = str(root / "sys")
     _, client, headers = _logged_in(make_app, **overrides)
-    expected = json.loads((root / "expected-info.json").read_text())
+    expected = json.loads((root / "expected" / "systemperf.cpu.json").read_text())["info"]
     response = client.get("/platform/api/systemperf/cpu", headers=headers)
     assert response.status_code == 200
     assert response.get_json()["info"] == expected
 
 
 def test_parser_keeps_processor_blocks_and_drops_the_arm_board_block():
-    rpi = parse_cpuinfo((MACHINES / "arm64-rpi4" / "proc" / "cpuinfo").read_text())
+    rpi = parse_cpuinfo((MACHINES / "rpi4" / "proc" / "cpuinfo").read_text())
     assert [b["processor"] for b in rpi] == ["0", "1", "2", "3"]
     assert all("Hardware" not in b and "Model" not in b for b in rpi)
     x86 = parse_cpuinfo((MACHINES / "x86-xeon-vm" / "proc" / "cpuinfo").read_text())

@@ -122,7 +122,7 @@ def test_malformed_timeout_body_is_422_validator(client, admin_headers, body):
 
 def test_no_watchdog_hardware_is_404_and_profile_zero(make_app, tmp_path):
     (tmp_path / "dev").mkdir()
-    app = make_app(board="auto", sysfs_root=str(FIXTURES / "hwmon" / "empty" / "sys"),
+    app = make_app(board="auto", sysfs_root=str(FIXTURES / "cases" / "empty" / "sys"),
                    dev_root=str(tmp_path / "dev"))
     client = app.test_client()
     headers = bearer(admin_token(client))

@@ -71,7 +71,8 @@ def machine(tmp_path):
 
     def build(name: str, nodes=("watchdog0", "watchdog1")):
         sys_dir = tmp_path / name / "sys"
-        shutil.copytree(FIXTURES / "watchdog" / name / "sys", sys_dir, symlinks=True)
+        folder = "machines/uno-2484g" if name == "itco" else f"cases/{name}"  # itco: the UNO-2484G's iTCO_wdt
+        shutil.copytree(FIXTURES / folder / "sys", sys_dir, symlinks=True)
         dev = tmp_path / name / "dev"
         dev.mkdir()
         for node in nodes:
