@@ -11,7 +11,7 @@ URL = "/platform/api/perif/brightness"
 
 
 def _linux_client(make_app, sysfs_root, **brightness):
-    app = make_app(board="auto", sysfs_root=str(sysfs_root), plugins={"brightness": brightness})
+    app = make_app(board="auto", sysfs_root=str(sysfs_root), plugins={"linux": {"brightness": brightness}})
     client = app.test_client()
     return client, bearer(admin_token(client))
 

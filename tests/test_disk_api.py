@@ -27,15 +27,16 @@ PARTITION_KEYS = ["mountPoint", "sizeBytes", "freeBytes", "usedBytes", "usedPerc
 USAGE = ("sizeBytes", "freeBytes", "usedBytes", "usedPercent")
 
 
-def linux_app(make_app, tmp_path, machine: str, **disk_config):
-    """An app on a fixture machine, its mount points created under a temporary rootfs."""
+def linux_app(make_app, tmp_path, machine: str, disk=None, **linux_disk):
+    """An app on a fixture machine, its mount points created under a temporary rootfs; ``disk`` is the
+    ``[plugins.disk]`` table, the keywords the ``[plugins.linux.disk]`` table."""
     rootfs = tmp_path / "rootfs"
     for point in json.loads((DISKS / machine / "statvfs.json").read_text()):
         (rootfs / point.lstrip("/")).mkdir(parents=True, exist_ok=True)
     config = {"smartctl": [*FAKE_SMARTCTL, str(DISKS / machine / "smartctl")], "rootfs": str(rootfs),
-              **disk_config}
+              **linux_disk}
     return make_app(board="auto", sysfs_root=str(DISKS / machine / "sys"),
-                    procfs_root=str(DISKS / machine / "proc"), plugins={"disk": config})
+                    procfs_root=str(DISKS / machine / "proc"), plugins={"disk": disk or {}, "linux": {"disk": config}})
 
 
 def logged_in(app):
@@ -196,12 +197,22 @@ def test_requests_never_wait_for_a_hanging_smartctl(make_app, tmp_path):
         gevent.sleep(0.1)
 
 
+def test_bad_disk_settings_fail_the_plugin_with_the_reason(make_app, tmp_path):
+    app = linux_app(make_app, tmp_path, "desktop", disk={"interval_seconds": "often", "smart_interval_seconds": -1})
+    record = app.extensions["portald"].host.records["disk"]
+    assert record.state == "failed"
+    assert "interval_seconds" in record.reason and "smart_interval_seconds" in record.reason
+
+
 @pytest.mark.parametrize("config", [
-    {"interval_seconds": "often", "smart_interval_seconds": -1, "smart_timeout_seconds": True},
+    {"smart_timeout_seconds": True},
     {"smartctl": "smartctl --json", "include_virtual": "yes", "rootfs": 5},
+    {"smartctl": []},
 ])
-def test_bad_config_values_fall_back_to_defaults(make_app, tmp_path, config):
-    client, headers = logged_in(linux_app(make_app, tmp_path, "desktop", **config))
-    response = client.get("/platform/api/perif/disk", headers=headers)
-    assert response.status_code == 200
-    assert [d["name"] for d in response.get_json()] == ["nvme0n1", "sda"]
+def test_bad_linux_disk_settings_skip_the_driver_with_the_reason(make_app, tmp_path, config):
+    app = linux_app(make_app, tmp_path, "desktop", **config)
+    client, headers = logged_in(app)
+    assert client.get("/platform/api/perif/disk", headers=headers).status_code == 404
+    reason = app.extensions["portald"].host.records["linux"].reason
+    assert "boards.linux.disk" in reason and all(key in reason for key in config)
+    assert client.get("/platform/api/ping").status_code == 200

@@ -21,7 +21,7 @@ def raw(attribute: dict) -> int:
 
 
 def smart_by_id(driver) -> dict[int, dict]:
-    return {a["id"]: a for a in driver.smart("sda")}
+    return {a["id"]: a for a in driver.smart.attributes("sda")}
 
 
 def test_power_on_hours_grow_with_running_time_and_survive_a_restart(tmp_path):
@@ -72,7 +72,7 @@ def test_root_partition_usage_drifts_slowly_and_stays_consistent():
 def test_no_time_passing_changes_nothing():
     clock = Clock()
     driver = SimDiskDriver(None, random.Random(5), clock)
-    assert driver.disks() == driver.disks() and driver.smart("sda") == driver.smart("sda")
+    assert driver.disks() == driver.disks() and driver.smart.attributes("sda") == driver.smart.attributes("sda")
 
 
 def test_corrupt_state_file_starts_a_fresh_drive(tmp_path):
@@ -85,4 +85,4 @@ def test_corrupt_state_file_starts_a_fresh_drive(tmp_path):
 
 
 def test_other_disk_names_have_no_smart():
-    assert SimDiskDriver(None, random.Random(8), Clock()).smart("sdb") == []
+    assert SimDiskDriver(None, random.Random(8), Clock()).smart.attributes("sdb") == []

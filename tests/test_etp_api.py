@@ -27,7 +27,7 @@ def at24(tmp_path):
 
 
 def _linux(make_app, sysfs_root, eeprom=I2C_FILE, restarted=False):
-    app = make_app(board="auto", sysfs_root=str(sysfs_root), plugins={"etp": {"eeprom": eeprom}})
+    app = make_app(board="auto", sysfs_root=str(sysfs_root), plugins={"linux": {"etp": {"eeprom": eeprom}}})
     client = app.test_client()
     token = login(client, "admin", ADMIN_PASSWORD).get_json()["token"] if restarted else admin_token(client)
     return client, bearer(token)
@@ -211,6 +211,27 @@ def test_lock_password_is_never_stored_or_logged_in_clear(make_app, at24, caplog
     assert any("unlock by admin refused" in line for line in etp_lines)
 
 
+def test_eeprom_io_and_the_password_hash_run_off_the_event_loop(client, admin_headers, monkeypatch):
+    import threading
+
+    from portald_plugins.boards.sim.etp import SimEepromDriver
+    from portald_plugins.etp import store
+
+    threads = []
+
+    def recorded(function):
+        def call(*args):
+            threads.append((function.__name__, threading.get_ident()))
+            return function(*args)
+        return call
+
+    monkeypatch.setattr(store, "_digest", recorded(store._digest))
+    monkeypatch.setattr(SimEepromDriver, "write", recorded(SimEepromDriver.write))
+    assert _lock(client, admin_headers, True, "pw").status_code == 200
+    assert {name for name, _ in threads} == {"_digest", "write"}
+    assert all(ident != threading.get_ident() for _, ident in threads)
+
+
 def test_writes_are_logged_with_who_and_how_much(client, admin_headers, caplog):
     with caplog.at_level(logging.INFO, logger="portald.plugins.etp"):
         client.put(f"{ETP}/userdata", json=_spaces("abc", ""), headers=admin_headers)
@@ -298,9 +319,10 @@ def test_eeprom_too_small_for_the_layout_is_not_used(make_app, at24):
 
 
 @pytest.mark.parametrize("setting", [{"eeprom": 5}, {"eeprom": I2C_FILE, "page_size": 12},
-                                     {"i2c_bus": 0}, {"i2c_bus": "zero", "i2c_address": 0x50}])
+                                     {"i2c_bus": 0}, {"i2c_bus": "zero", "i2c_address": 0x50},
+                                     {"eeprom": I2C_FILE, "i2c_bus": 0, "i2c_address": 0x50}])
 def test_bad_eeprom_settings_leave_user_data_unsupported(make_app, at24, setting):
-    app = make_app(board="auto", sysfs_root=str(at24), plugins={"etp": setting})
+    app = make_app(board="auto", sysfs_root=str(at24), plugins={"linux": {"etp": setting}})
     client = app.test_client()
     headers = bearer(admin_token(client))
     _assert_not_supported(client, headers)

@@ -21,7 +21,7 @@ def rpi4_sys(tmp_path):
 
 def _linux_client(make_app, tmp_path, sysfs_root, lines):
     app = make_app(board="auto", sysfs_root=str(sysfs_root), dev_root=str(tmp_path / "dev"),
-                   plugins={"gpio": {"chip": "gpiochip0", "lines": lines}})
+                   plugins={"linux": {"gpio": {"chip": "gpiochip0", "lines": lines}}})
     client = app.test_client()
     return client, bearer(admin_token(client))
 
@@ -195,7 +195,7 @@ def test_linux_line_that_could_not_be_exported_is_422_gpio(make_app, tmp_path, r
                                      {"chip": "../gpiochip0", "lines": [17]}, {"chip": 0, "lines": [17]}])
 def test_bad_gpio_config_leaves_gpio_unsupported_and_the_daemon_serving(make_app, tmp_path, section):
     app = make_app(board="auto", sysfs_root=str(FIXTURES / "machines" / "rpi4" / "sys"), dev_root=str(tmp_path),
-                   plugins={"gpio": section})
+                   plugins={"linux": {"gpio": section}})
     client = app.test_client()
     headers = bearer(admin_token(client))
     assert client.get(f"{GPIO}/all", headers=headers).status_code == 404

@@ -185,7 +185,7 @@ def test_character_device_is_preferred_over_sysfs_when_it_has_the_lines(kernel, 
     from conftest import FIXTURES, admin_token, bearer
 
     app = make_app(board="auto", sysfs_root=str(FIXTURES / "machines" / "rpi4" / "sys"), dev_root="/dev",
-                   plugins={"gpio": {"lines": [3, 6]}})
+                   plugins={"linux": {"gpio": {"lines": [3, 6]}}})
     client = app.test_client()
     headers = bearer(admin_token(client))
     assert client.get("/platform/api/plugins", headers=headers).get_json()["drivers"]["gpio"]["driver"] == \

@@ -21,8 +21,8 @@ def rpi4_sys(tmp_path):
     return root / "sys"
 
 
-def _linux_client(make_app, sysfs_root, **plugins):
-    app = make_app(board="auto", sysfs_root=str(sysfs_root), plugins=plugins)
+def _linux_client(make_app, sysfs_root, **linux):
+    app = make_app(board="auto", sysfs_root=str(sysfs_root), plugins={"linux": linux})
     client = app.test_client()
     return client, bearer(admin_token(client))
 

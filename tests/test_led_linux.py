@@ -90,7 +90,7 @@ def test_garbage_brightness_is_an_oserror(leds):
 
 
 def test_bad_names_config_skips_the_driver_and_the_daemon_still_serves(make_app):
-    app = make_app(board="auto", sysfs_root=str(FIXTURES / "machines" / "rpi4" / "sys"), plugins={"led": {"names": "ACT"}})
+    app = make_app(board="auto", sysfs_root=str(FIXTURES / "machines" / "rpi4" / "sys"), plugins={"linux": {"led": {"names": "ACT"}}})
     client = app.test_client()
     headers = bearer(admin_token(client))
     assert client.get("/platform/api/perif/led", headers=headers).status_code == 404

@@ -106,7 +106,7 @@ def test_events_stream_carries_pwrstatus(make_app):
 
 
 def test_linux_driver_serves_the_configured_wiring(make_app):
-    app = make_app(board="auto", sysfs_root=str(BOARD), plugins={"power": WIRING})
+    app = make_app(board="auto", sysfs_root=str(BOARD), plugins={"linux": {"power": WIRING}})
     client = app.test_client()
     headers = bearer(admin_token(client))
     assert client.get(POWER, headers=headers).get_json() == {"vin1State": 1, "vin2State": 0}
@@ -115,7 +115,7 @@ def test_linux_driver_serves_the_configured_wiring(make_app):
 
 def test_linux_input_that_vanishes_is_404_no_available_data(make_app, tmp_path):
     shutil.copytree(BOARD, tmp_path / "sys", symlinks=True)
-    app = make_app(board="auto", sysfs_root=str(tmp_path / "sys"), plugins={"power": WIRING})
+    app = make_app(board="auto", sysfs_root=str(tmp_path / "sys"), plugins={"linux": {"power": WIRING}})
     client = app.test_client()
     headers = bearer(admin_token(client))
     (tmp_path / "sys" / "class" / "power_supply" / "AC1" / "online").unlink()
@@ -130,7 +130,7 @@ def test_linux_input_that_vanishes_is_404_no_available_data(make_app, tmp_path):
 ])
 def test_bad_linux_wiring_is_logged_and_leaves_power_unsupported(make_app, caplog, wiring):
     with caplog.at_level(logging.ERROR):
-        app = make_app(board="auto", sysfs_root=str(BOARD), plugins={"power": wiring})
+        app = make_app(board="auto", sysfs_root=str(BOARD), plugins={"linux": {"power": wiring}})
     assert "portald_plugins.boards.linux.power" in caplog.text and "vin" in caplog.text
     client = app.test_client()
     assert client.get(POWER, headers=bearer(admin_token(client))).status_code == 404

@@ -10,14 +10,14 @@ import pytest
 from pydantic import ValidationError
 
 from conftest import FIXTURES
-from portald_plugins.boards.linux.power import LinuxPowerDriver, PowerInputs
+from portald_plugins.boards.linux.power import LinuxPowerDriver, Settings
 
 BOARD = FIXTURES / "cases" / "edge-board" / "sys"
 ONLINE_AC = {"type": "power_supply", "name": "AC1"}
 
 
 def read(vin2: dict, root=BOARD, vin1: dict = ONLINE_AC) -> dict:
-    return LinuxPowerDriver(root, PowerInputs.model_validate({"vin1": vin1, "vin2": vin2})).read()
+    return LinuxPowerDriver(root, Settings.model_validate({"vin1": vin1, "vin2": vin2})).read()
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_readings_follow_the_files(board):
 def test_unreadable_source_is_an_error_naming_the_input_not_offline(source, message):
     with pytest.raises(OSError, match=message.replace("(", r"\(").replace(")", r"\)")):
         read(source)
-    driver = LinuxPowerDriver(BOARD, PowerInputs.model_validate({"vin1": ONLINE_AC, "vin2": source}))
+    driver = LinuxPowerDriver(BOARD, Settings.model_validate({"vin1": ONLINE_AC, "vin2": source}))
     assert driver.probe() is False
 
 
@@ -109,4 +109,4 @@ def test_unreadable_source_is_an_error_naming_the_input_not_offline(source, mess
 ])
 def test_bad_source_config_is_refused(config):
     with pytest.raises(ValidationError):
-        PowerInputs.model_validate(config)
+        Settings.model_validate(config)

@@ -316,3 +316,19 @@ def test_api_on_linux_clean_stop_disarms_with_the_magic_close(make_app, machine)
     app.extensions["portald"].shutdown()
     assert kernel.calls[-1] == ("WDIOC_SETOPTIONS", WDIOS_DISABLECARD)
     assert (dirs[1] / "watchdog0").read_bytes() == b"V"
+
+
+def test_api_on_linux_uses_the_device_of_plugins_linux_wdt(make_app, machine):
+    dirs = machine("itco")
+    app, client, headers, kernel = _linux_app(make_app, dirs, plugins={"linux": {"wdt": {"device": "watchdog1"}}})
+    assert client.get("/platform/api/perif/wdt", headers=headers).get_json()["type"] == "Software Watchdog"
+    assert app.extensions["portald"].host.status()["drivers"]["wdt"]["driver"] == "linux.wdt"
+
+
+@pytest.mark.parametrize("device", ["watchdog", "../watchdog0", "watchdog0x", 0])
+def test_a_bad_linux_wdt_device_skips_the_driver_with_the_reason(make_app, machine, device):
+    sys_dir, dev = machine("itco")
+    app = make_app(board="auto", sysfs_root=str(sys_dir), dev_root=str(dev), plugins={"linux": {"wdt": {"device": device}}})
+    host = app.extensions["portald"].host
+    assert "wdt" not in host.drivers
+    assert "[wdt]" in host.records["linux"].reason and "device" in host.records["linux"].reason

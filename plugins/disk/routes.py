@@ -50,7 +50,7 @@ class Disks:
                 for disk in self.drives()]
 
 
-def blueprint(ctx, get_disks: Callable[[], Disks | None]) -> Blueprint:
+def blueprint(get_disks: Callable[[], Disks | None]) -> Blueprint:
     bp = Blueprint("disk", __name__, url_prefix="/platform/api/perif/disk")
 
     def current() -> Disks:
@@ -63,11 +63,7 @@ def blueprint(ctx, get_disks: Callable[[], Disks | None]) -> Blueprint:
     @streaming
     def all_disks():
         """JSON, or with ``Accept: text/event-stream`` the same JSON as ``event: message`` frames."""
-        if events.wants_stream():
-            if get_disks() is None:
-                raise NotSupported()
-            return ctx.events.response(["diskdrives"], {"diskdrives": "message"})
-        return jsonify(current().snapshot())
+        return events.json_or_stream("diskdrives", lambda: current().snapshot())
 
     @bp.get("/partition")
     def partitions():

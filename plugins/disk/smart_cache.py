@@ -7,8 +7,8 @@ the other. The greenlet starts with the first read, reads a newly seen disk at o
 one has asked for ``idle_stop`` seconds. Entries are keyed by disk name *and* serial number, so a disk
 swapped for another under the same name is read afresh instead of showing its predecessor's values.
 
-``fetch(name)`` is the driver's ``smart``: a list, or None for "could not ask now" (spun down, timed
-out), which keeps the previous value.
+``fetch(name)`` is the driver's S.M.A.R.T. reader (``driver.smart.attributes``): a list, or None for
+"could not ask now" (spun down, timed out), which keeps the previous value.
 """
 from __future__ import annotations
 

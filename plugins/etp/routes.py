@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-import gevent
 from flask import Blueprint, jsonify
 
 from portald.app_context import identity
@@ -85,10 +84,11 @@ def blueprint(ctx, get_store: Callable[[], UserDataStore | None], io_lock) -> Bl
         return found
 
     def run(action: Callable, *args):
-        """One EEPROM operation at a time, off the hub (EEPROM page writes and scrypt are slow)."""
+        """One EEPROM operation at a time: each is a read-modify-write of the chip, and its slow calls
+        (the driver's I/O, scrypt) yield to other greenlets while they run in the threadpool."""
         with io_lock:
             try:
-                return gevent.get_hub().threadpool.apply(action, args)
+                return action(*args)
             except (StoreError, DriverError) as exc:
                 raise AreaError(AREA, str(exc), 400) from None
             except OSError as exc:

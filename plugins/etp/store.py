@@ -1,6 +1,10 @@
 """The user-data store on top of an EEPROM driver: read both areas and the lock, write an area, lock and
 unlock. Owns the slot choice (see ``layout``), the read-back check and the lock password's hash.
-Blocking and slow by nature (EEPROM I/O, scrypt): callers run it off the gevent hub, one call at a time.
+
+Slow by nature (EEPROM I/O, scrypt), and a sequence of reads and writes: callers run one operation at
+a time. The slow parts are calls out of it, which the daemon runs in the threadpool: the driver's
+``read``/``write`` (a blocking driver) and ``digest`` (``LockHash`` behind a ``BlockingDriver``); the
+store itself only computes on bytes it already has. Without gevent (tests, tools) it simply blocks.
 """
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+from typing import Callable
 
 from . import layout
 from .layout import AreaRecord, LockRecord
@@ -40,6 +45,16 @@ def _digest(password: bytes, salt: bytes) -> bytes:
                           dklen=layout.DIGEST_SIZE)
 
 
+class LockHash:
+    """The lock password's hash as a call the daemon can run in the threadpool: scrypt takes ~50 ms of
+    CPU here (more on an edge PC's Atom), with the GIL released, which would stall the event loop."""
+
+    name = "etp.lock-hash"  # what a timeout's message names
+
+    def digest(self, password: bytes, salt: bytes) -> bytes:
+        return _digest(password, salt)
+
+
 def _newest_area(records: list[AreaRecord | None]) -> int | None:
     valid = [(r.sequence, i) for i, r in enumerate(records) if r is not None]
     return max(valid)[1] if valid else None
@@ -62,11 +77,13 @@ def _free_slot(records: list, live: set[int]) -> int:
 
 
 class UserDataStore:
-    """``device``: an ``etp`` driver (``size``, ``page_size``, ``read(offset, length)``, ``write(offset, data)``)."""
+    """``device``: an ``etp`` driver (``size``, ``page_size``, ``read(offset, length)``, ``write(offset, data)``);
+    ``digest(password, salt)``: the lock password's hash (scrypt, computed here unless given)."""
 
-    def __init__(self, device):
+    def __init__(self, device, digest: Callable[[bytes, bytes], bytes] = _digest):
         self.device = device
         self.layout = layout.Layout(device.page_size)
+        self._digest = digest
 
     def _image(self) -> bytes:
         return bytes(self.device.read(0, self.layout.used))
@@ -118,14 +135,13 @@ class UserDataStore:
     def _set_lock(self, image: bytes, locked: bool, password: bytes) -> None:
         records, slot, current = self._lock(image)
         salt = os.urandom(layout.SALT_SIZE) if locked else bytes(layout.SALT_SIZE)
-        digest = _digest(password, salt) if locked else bytes(layout.DIGEST_SIZE)
+        digest = self._digest(password, salt) if locked else bytes(layout.DIGEST_SIZE)
         target = _free_slot(records, {slot} if slot is not None else set())
         record = LockRecord((current.sequence + 1) % layout.LOCK_SEQUENCES, locked, salt, digest)
         self._put(self.layout.lock_offset(target), layout.encode_lock(record))
 
-    @staticmethod
-    def _matches(record: LockRecord, password: bytes) -> bool:
-        return hmac.compare_digest(_digest(password, record.salt), record.digest)
+    def _matches(self, record: LockRecord, password: bytes) -> bool:
+        return hmac.compare_digest(self._digest(password, record.salt), record.digest)
 
     def lock(self, password: bytes) -> bool:
         """Lock with ``password``; False when it was locked already with that same password."""

@@ -3,7 +3,7 @@ as ``event: message`` frames (the ``pwrstatus`` source of ``/platform/api/events
 be read is the spec's 404 "no available data", with the reason."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 
 from portald import events
 from portald.auth.privileges import streaming
@@ -20,27 +20,12 @@ def status(driver) -> dict:
     return {"vin1State": int(states["vin1"]), "vin2State": int(states["vin2"])}
 
 
-class EventSource:
-    """The ``pwrstatus`` event: the same JSON as the GET."""
-
-    def __init__(self, driver, interval: float):
-        self.driver, self.interval = driver, interval
-
-    def snapshot(self) -> dict:
-        return status(self.driver)
-
-
 def blueprint(ctx) -> Blueprint:
     bp = Blueprint("power", __name__, url_prefix="/platform/api/perif/redundant_power")
 
     @bp.get("")
     @streaming
     def redundant_power():
-        driver = ctx.driver("power")
-        if events.wants_stream():
-            if driver is None:
-                raise NotSupported()
-            return ctx.events.response(["pwrstatus"], {"pwrstatus": "message"})
-        return jsonify(status(driver))
+        return events.json_or_stream("pwrstatus", lambda: status(ctx.driver("power")))
 
     return bp

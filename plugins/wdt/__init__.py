@@ -1,34 +1,35 @@
 """Hardware watchdog (``/platform/api/perif/wdt``): show it, arm it with a timeout, disarm it; while it
 is armed the daemon pets it, so a hung daemon or machine gets the board reset.
 
-Driver interface (capability ``"wdt"``; errors are ``OSError`` with a readable ``strerror``):
-  ``name``, ``probe() -> bool``
-  ``info() -> {"type": str, "enabled": bool, "timeout": int, "min": int, "max": int}`` — never arms it
-  ``armed -> bool``           True while this daemon holds it armed and so must pet it
-  ``enable(seconds|None)``    arm it (None keeps the current timeout) and pet it once
-  ``set_timeout(seconds)``    applied at once while armed, else kept for the next ``enable``
-  ``keepalive()``             pet it (nothing when not armed)
-  ``disable()``               disarm it cleanly (the Linux magic close), or raise and stay armed
-  ``release()``               stop using it WITHOUT disarming: it keeps counting down
+The board's ``wdt`` driver (``interface.WdtDriver``) talks to the hardware; on Linux the
+``watchdogN`` device (which one: ``[plugins.linux.wdt] device``). The watchdog's life in the daemon
+(applying changes, remembering them, petting, start and stop) is ``control``.
 
-Config ``[plugins.wdt]``:
+Settings ``[plugins.wdt]``:
   ``restore_on_start``   (default true) at start, re-arm the watchdog with the saved timeout when it
                          was enabled before the stop; a saved timeout is re-applied either way.
-  ``disarm_on_shutdown`` (default true) a clean stop (``portald_shutdown``) disarms it, so stopping or
-                         upgrading portald does not reset the board; the state stays "enabled", so the
-                         next start re-arms it. A crash, a kill -9 or a hang never runs this hook and
-                         leaves it armed: the board resets unless portald comes back within the timeout
-                         (which is what an operator enabling a watchdog wants). Set it to false to keep
-                         it armed across clean stops too (then a stop longer than the timeout resets).
+  ``disarm_on_shutdown`` (default true) a clean stop disarms it, so stopping or upgrading portald does
+                         not reset the board; the state stays "enabled", so the next start re-arms it.
+                         A crash, a kill -9 or a hang never runs the shutdown and leaves it armed: the
+                         board resets unless portald comes back within the timeout (which is what an
+                         operator enabling a watchdog wants). Set it to false to keep it armed across
+                         clean stops too (then a stop longer than the timeout resets).
 
 Profile: ``perif:wdt`` 1/0 and ``perif:wdt:{enabled,timeoutInSeconds,timeoutMaxInSeconds,
 timeoutMinInSeconds,type}``. The spec's examples name the sim's type "EC Watchdog" in ``GET`` but "EC"
 in the profile; we follow both: the profile's type is the driver's with a trailing " Watchdog" removed.
 """
-from portald.hookspecs import hookimpl
+from portald.capability import Capability
+from portald.settings import Settings as _Settings
 
 from . import routes
-from .control import Settings, WatchdogControl
+from .control import WatchdogControl
+from .interface import WdtDriver
+
+
+class Settings(_Settings):
+    restore_on_start: bool = True
+    disarm_on_shutdown: bool = True
 
 
 def control(ctx) -> WatchdogControl | None:
@@ -36,32 +37,14 @@ def control(ctx) -> WatchdogControl | None:
     driver = ctx.driver("wdt")
     if driver is None:
         return None
-    return ctx.memo("control", lambda: WatchdogControl(driver, ctx.state, Settings.model_validate(ctx.config),
-                                                       ctx.log))
+    return ctx.memo("control", lambda: WatchdogControl(driver, ctx.state, CAPABILITY.settings(ctx), ctx.log))
 
 
 def profile_type(kind: str) -> str:
     return kind[:-len(" Watchdog")] if kind.endswith(" Watchdog") else kind
 
 
-@hookimpl
-def portald_startup(ctx):
-    watchdog = control(ctx)
-    if watchdog is None:
-        Settings.model_validate(ctx.config)
-        ctx.set_absent("no watchdog driver found a device")
-        return
-    watchdog.restore()
-
-
-@hookimpl
-def portald_blueprints(ctx):
-    return [routes.blueprint(lambda: control(ctx))]
-
-
-@hookimpl
-def portald_profile(ctx):
-    driver = ctx.driver("wdt")
+def profile(ctx, driver) -> dict:
     if driver is None:
         return {"perif:wdt": 0}
     try:
@@ -78,8 +61,26 @@ def portald_profile(ctx):
     }
 
 
-@hookimpl
-def portald_shutdown(ctx):
+def startup(ctx) -> None:
+    """Re-arm (or re-apply the timeout) as it was before the last stop, and start petting."""
+    watchdog = control(ctx)
+    if watchdog is not None:
+        watchdog.restore()
+
+
+def shutdown(ctx) -> None:
+    """Stop petting; disarm unless ``disarm_on_shutdown`` is false."""
     watchdog = control(ctx)
     if watchdog is not None:
         watchdog.shutdown()
+
+
+CAPABILITY = Capability(
+    "wdt", WdtDriver, settings=Settings,
+    absent="no watchdog driver found a device",
+    blueprints=lambda ctx: routes.blueprint(lambda: control(ctx)),
+    profile=profile,
+    startup=startup,
+    shutdown=shutdown,
+)
+CAPABILITY.export(globals())

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 
+from typing import Protocol
+
 import gevent
 import gevent.lock
-from pydantic import BaseModel, ConfigDict
 
 from portald.errors import AreaError
 
@@ -23,13 +24,11 @@ STATE_FILE = "wdt.json"
 AREA = "WDT"
 
 
-class Settings(BaseModel):
-    """``[plugins.wdt]``; see the package docstring."""
+class Policy(Protocol):
+    """What start and stop do (``[plugins.wdt]``, the plugin's ``Settings``)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    restore_on_start: bool = True
-    disarm_on_shutdown: bool = True
+    restore_on_start: bool
+    disarm_on_shutdown: bool
 
 
 def _reason(exc: OSError) -> str:
@@ -37,7 +36,7 @@ def _reason(exc: OSError) -> str:
 
 
 class WatchdogControl:
-    def __init__(self, driver, store, settings: Settings, log: logging.Logger):
+    def __init__(self, driver, store, settings: Policy, log: logging.Logger):
         self.driver, self.store, self.settings, self.log = driver, store, settings, log
         self.petter: gevent.Greenlet | None = None
         self.pet_interval: float | None = None

@@ -1,10 +1,13 @@
 """Linux display brightness through the backlight class: ``<sysfs>/class/backlight/<name>/``
 (``brightness``, ``max_brightness``, ``type``).
 
-Owns the choice of backlight and the range. Config ``[plugins.brightness]``:
+Owns the choice of backlight and the range. Settings ``[plugins.linux.brightness]``:
   ``device``  the backlight class name to use (default: chosen as below)
   ``min``     the lowest value a client may set (default 0). Some panels go completely dark at 0, and an
-              operator with no other way to see the screen wants 1 here.
+              operator with no other way to see the screen wants 1 here. It belongs to this driver, not
+              to the brightness capability: it describes the panel, which the backlight class cannot
+              (its range always starts at 0), as ``device`` describes the wiring; a board that knows
+              its panel (an OEM's, the sim) reports its own minimum in ``read()``.
 ``max`` is ``max_brightness`` and ``value`` is ``brightness`` (the requested value, which is what a
 client set; ``actual_brightness`` may lag or be quantised by the firmware). Failures raise ``OSError``.
 """
@@ -13,6 +16,10 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+
+from pydantic import Field
+
+from portald.settings import Settings as _Settings
 
 from .sysfs import read_attr as _read_text
 from .sysfs import read_int as _read_int
@@ -25,8 +32,10 @@ _TYPE_RANK = {"firmware": 0, "platform": 1, "raw": 2}
 
 
 class LinuxBacklightDriver:
-    name = "linux.backlight"
-    blocking = True  # sysfs/ioctl calls can stall on a slow bus: the core runs them in the threadpool
+    name = "linux.brightness"
+    # backlight drivers behind I2C/DDC-CI or an EC answer sysfs writes over a slow bus that can stall:
+    # the core runs these calls in the threadpool
+    blocking = True
 
     def __init__(self, class_dir: str | os.PathLike[str], device: str | None = None, minimum: int = 0):
         self._class_dir = Path(class_dir)
@@ -44,7 +53,7 @@ class LinuxBacklightDriver:
             log.warning("backlight %s unusable: %s", self._dir.name, exc)
             return False
         if self._min > maximum:
-            log.warning("[plugins.brightness] min %d is above %s's max_brightness %d", self._min,
+            log.warning("[plugins.linux.brightness] min %d is above %s's max_brightness %d", self._min,
                         self._dir.name, maximum)
             return False
         return True
@@ -64,7 +73,7 @@ class LinuxBacklightDriver:
         if self._device is not None:
             chosen = next((entry for entry in found if entry.name == self._device), None)
             if chosen is None:
-                log.warning("[plugins.brightness] device %r not found under %s", self._device, self._class_dir)
+                log.warning("[plugins.linux.brightness] device %r not found under %s", self._device, self._class_dir)
             return chosen
         if not found:
             log.debug("no backlight under %s", self._class_dir)
@@ -82,11 +91,12 @@ class LinuxBacklightDriver:
 CAPABILITY = "brightness"
 
 
-def create_driver(ctx, settings=None):
-    section = ctx.daemon_config.plugin_section("brightness")
-    device, minimum = section.get("device"), section.get("min", 0)
-    if device is not None and not isinstance(device, str):
-        raise ValueError("[plugins.brightness] device must be a backlight class name")
-    if type(minimum) is not int or minimum < 0:
-        raise ValueError("[plugins.brightness] min must be an integer from 0")
-    return LinuxBacklightDriver(ctx.paths.sysfs("class", "backlight"), device, minimum)
+class Settings(_Settings):
+    """``[plugins.linux.brightness]``: ``device`` and ``min`` (see the module docstring)."""
+
+    device: str | None = Field(None, min_length=1, pattern=r"^[^/]+$")
+    min: int = Field(0, ge=0)
+
+
+def create_driver(ctx, settings: Settings):
+    return LinuxBacklightDriver(ctx.paths.sysfs("class", "backlight"), settings.device, settings.min)

@@ -2,9 +2,14 @@
 
 This module owns the Linux ``disk`` driver: which block devices are disks, their identity (size, block
 size, vendor, model, serial number, firmware revision, media type) and their mounted filesystems
-(through ``disk_mounts``); S.M.A.R.T. comes from ``smart`` (smartctl). No web code. It reads the
-capability's own config section ``[plugins.disk]``: ``smartctl`` (command, default ``["smartctl"]``),
-``smart_timeout_seconds`` (20), ``rootfs`` (``"/"``) and ``include_virtual`` (false).
+(through ``disk_mounts``); S.M.A.R.T. comes from ``disk_smart`` (smartctl). No web code. Settings
+``[plugins.linux.disk]``: ``smartctl`` (command, default ``["smartctl"]``), ``smart_timeout_seconds``
+(20), ``rootfs`` (``"/"``) and ``include_virtual`` (false).
+
+Blocking: ``disks()`` reads sysfs and calls ``statvfs`` on every mount point, which blocks on a dead
+network mount, so the driver sets ``blocking = True``. Its S.M.A.R.T. reader (``smart``, a
+``disk_smart.SmartCtl``) is an attribute, not a method: smartctl runs through the daemon's command
+runner, which waits cooperatively on the event loop and cannot run in a pool thread at all.
 
 Which entries of ``block/`` are disks:
 
@@ -38,8 +43,12 @@ import re
 from pathlib import Path
 from typing import Callable
 
+from pydantic import Field, field_validator
+
+from portald.settings import Settings as _Settings
+
 from .disk_mounts import first_mount, partition_entry, read_mounts
-from .disk_smart import SmartCtl
+from .disk_smart import NoSmart, SmartCtl
 from .sysfs import read_attr
 
 log = logging.getLogger(__name__)
@@ -78,13 +87,15 @@ def _natural(name: str):
 
 class LinuxDiskDriver:
     name = "linux.disk"
+    blocking = True  # statvfs of a dead network mount blocks; sysfs reads can stall (see the docstring)
 
     def __init__(self, sysfs_root: Path, mountinfo: Path, rootfs: Path = Path(os.sep),
                  include_virtual: bool = False, smartctl: SmartCtl | None = None,
                  statvfs: Callable = os.statvfs):
         self.sysfs_root, self.block = Path(sysfs_root), Path(sysfs_root, "block")
         self.mountinfo, self.rootfs, self.include_virtual = Path(mountinfo), Path(rootfs), include_virtual
-        self.smartctl, self.statvfs = smartctl, statvfs
+        self.smart = smartctl if smartctl is not None else NoSmart()
+        self.statvfs = statvfs
 
     def probe(self) -> bool:
         if self._disk_dirs():
@@ -101,9 +112,6 @@ class LinuxDiskDriver:
             except OSError as exc:  # unplugged while being read
                 log.debug("disk %s skipped: %s", name, exc)
         return disks
-
-    def smart(self, name: str) -> list[dict] | None:
-        return self.smartctl.attributes(name) if self.smartctl else []
 
     def _disk_dirs(self) -> list[tuple[str, Path]]:
         try:
@@ -182,26 +190,27 @@ def _vpd_serial(device: Path) -> str:
     return page[4:4 + length].decode("ascii", errors="replace").strip(" \x00")
 
 
-def _number(section: dict, key: str, default: float, logger) -> float:
-    value = section.get(key, default)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    logger.warning("[plugins.disk] %s = %r is not a positive number; using %g", key, value, default)
-    return default
-
-
 CAPABILITY = "disk"
 
 
-def create_driver(ctx, settings=None):
-    section = ctx.daemon_config.plugin_section("disk")
-    command = section.get("smartctl", ["smartctl"])
-    if not (isinstance(command, list) and command and all(isinstance(a, str) and a for a in command)):
-        ctx.log.warning("[plugins.disk] smartctl = %r is not a list of strings; using smartctl", command)
-        command = ["smartctl"]
-    timeout = _number(section, "smart_timeout_seconds", 20.0, ctx.log)
-    rootfs = section.get("rootfs", os.sep)
+class Settings(_Settings):
+    """``[plugins.linux.disk]``: see the module docstring."""
+
+    smartctl: list[str] = Field(["smartctl"], min_length=1)
+    smart_timeout_seconds: float = Field(20.0, gt=0, le=600)
+    rootfs: str = Field(os.sep, min_length=1)
+    include_virtual: bool = False
+
+    @field_validator("smartctl")
+    @classmethod
+    def _command(cls, command: list[str]) -> list[str]:
+        if not all(command):
+            raise ValueError("the command and its arguments must not be empty strings")
+        return command
+
+
+def create_driver(ctx, settings: Settings):
     return LinuxDiskDriver(ctx.paths.sysfs_root, ctx.paths.procfs("self", "mountinfo"),
-                           rootfs=Path(rootfs if isinstance(rootfs, str) and rootfs else os.sep),
-                           include_virtual=section.get("include_virtual") is True,
-                           smartctl=SmartCtl(ctx.runner, command, ctx.paths.dev_root, timeout))
+                           rootfs=Path(settings.rootfs), include_virtual=settings.include_virtual,
+                           smartctl=SmartCtl(ctx.runner, settings.smartctl, ctx.paths.dev_root,
+                                             settings.smart_timeout_seconds))

@@ -53,7 +53,16 @@ _BAD_COMMAND_LINE, _NOT_OPENED_OR_STANDBY = 0x01, 0x02
 _ONLINE, _PREFAIL_ONLINE = 0x02, 0x03
 
 
+class NoSmart:
+    """The S.M.A.R.T. reader of a disk driver built without smartctl: no disk has attributes."""
+
+    def attributes(self, name: str) -> list[dict]:
+        return []
+
+
 class SmartCtl:
+    """The Linux disk driver's S.M.A.R.T. reader (``plugins/disk/interface.SmartReader``)."""
+
     def __init__(self, runner, command: list[str], dev_root: Path, timeout: float):
         self.runner, self.command, self.dev_root, self.timeout = runner, list(command), Path(dev_root), timeout
 

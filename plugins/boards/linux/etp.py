@@ -1,8 +1,7 @@
 """The ``etp`` capability on Linux: the EEPROM that holds the ETP user data, as plain bytes.
 
 Configured, never discovered (the first EEPROM on an SMBus is often a DIMM's SPD, which must never be
-written), in ``[plugins.etp]`` — the section of the feature the operator configures, read here since the
-etp plugin only sees the bytes:
+written), in ``[plugins.linux.etp]`` (neither form set: no driver):
 
 * ``eeprom``: the chip's sysfs file, relative to the sysfs root (an absolute path is taken as is), e.g.
   ``bus/i2c/devices/0-0050/eeprom`` (at24's own file) or ``bus/nvmem/devices/0-00500/nvmem``;
@@ -14,6 +13,9 @@ The sysfs file is the whole chip, read and written at offsets (there is no renam
 splits every write into page writes anyway; issuing them page by page from here means a crash can only
 tear a write at the page boundaries where a power cut would, which the etp layout is built to survive
 (and which tests reproduce by killing a writer). Its size is the file's: sysfs reports the chip's size.
+
+Both drivers set ``blocking = True``: every read and write is I2C traffic with a write cycle per page,
+and a bus can stall; the core runs them in the threadpool under the driver timeout.
 """
 from __future__ import annotations
 
@@ -21,15 +23,20 @@ import logging
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator, model_validator
+
+from portald.settings import Settings as _Settings
 
 from .etp_smbus import SmbusEeprom, pieces
 
 log = logging.getLogger("portald.plugins.linux")
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
+CAPABILITY = "etp"
+
+
+class Settings(_Settings):
+    """``[plugins.linux.etp]``: see the module docstring."""
 
     eeprom: str | None = Field(None, min_length=1)
     i2c_bus: int | None = Field(None, ge=0)
@@ -45,9 +52,18 @@ class Settings(BaseModel):
             raise ValueError("page_size must be a power of two up to 256")
         return value
 
+    @model_validator(mode="after")
+    def _one_form(self):
+        if self.eeprom is not None and self.i2c_bus is not None:
+            raise ValueError("set eeprom (a chip bound to a kernel driver) or i2c_bus, not both")
+        if (self.i2c_bus is None) != (self.i2c_address is None):
+            raise ValueError("i2c_bus and i2c_address go together")
+        return self
+
 
 class EepromFile:
-    name = "linux.eeprom"
+    name = "linux.etp"
+    blocking = True  # see the module docstring
 
     def __init__(self, path: str | os.PathLike, page_size: int = 16):
         self.path, self.page_size = Path(path), page_size
@@ -90,24 +106,12 @@ class EepromFile:
             os.close(fd)
 
 
-CAPABILITY = "etp"
-
-
-def create_driver(ctx, settings=None):
-    section = ctx.daemon_config.plugin_section("etp")
-    if not section.get("eeprom") and section.get("i2c_bus") is None:
-        log.debug("no ETP EEPROM configured ([plugins.etp] eeprom or i2c_bus)")
-        return None
-    try:
-        settings = Settings.model_validate(section)
-    except ValidationError as exc:
-        log.error("[plugins.etp] EEPROM settings ignored: %s", "; ".join(e["msg"] for e in exc.errors()))
-        return None
+def create_driver(ctx, settings: Settings):
     if settings.eeprom:
         path = Path(settings.eeprom)
         return EepromFile(path if path.is_absolute() else ctx.paths.sysfs(*path.parts), settings.page_size)
-    if settings.i2c_address is None:
-        log.error("[plugins.etp] i2c_bus is set but i2c_address is not")
-        return None
-    return SmbusEeprom(str(ctx.paths.dev(f"i2c-{settings.i2c_bus}")), settings.i2c_address, settings.size,
-                       settings.page_size, settings.write_cycle_ms / 1000)
+    if settings.i2c_bus is not None:
+        return SmbusEeprom(str(ctx.paths.dev(f"i2c-{settings.i2c_bus}")), settings.i2c_address, settings.size,
+                           settings.page_size, settings.write_cycle_ms / 1000)
+    log.debug("no ETP EEPROM configured ([plugins.linux.etp] eeprom or i2c_bus)")
+    return None

@@ -1,6 +1,6 @@
 """An ETP user-data EEPROM that no kernel driver is bound to, spoken to directly over ``/dev/i2c-N``
-(smbus2). Used only when ``[plugins.etp]`` names ``i2c_bus`` and ``i2c_address``; an EEPROM bound to
-at24 is used through its sysfs file instead (``eeprom.py``), and the kernel refuses this path for it
+(smbus2). Used only when ``[plugins.linux.etp]`` names ``i2c_bus`` and ``i2c_address``; an EEPROM bound
+to at24 is used through its sysfs file instead (``etp.py``), and the kernel refuses this path for it
 (EBUSY: smbus2 does not force the address).
 
 Only parts with one address byte (24c01 to 24c16, at most 2 KiB) are handled: on those the bits of the
@@ -37,7 +37,8 @@ def pieces(offset: int, length: int, boundary: int, most: int) -> Iterator[tuple
 
 
 class SmbusEeprom:
-    name = "linux.eeprom-smbus"
+    name = "linux.etp-smbus"
+    blocking = True  # I2C transfers and write-cycle waits: the core runs them in the threadpool
 
     def __init__(self, device: str, address: int, size: int, page_size: int, write_cycle_s: float,
                  bus_factory: Callable | None = None):

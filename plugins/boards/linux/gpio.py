@@ -3,7 +3,7 @@ configured lines, else the legacy ``<sysfs>/class/gpio`` interface (see ``gpio_c
 ``gpio_sysfs``). A line already exported in sysfs is busy for the character device, so a machine whose
 start-up scripts export their pins falls back to sysfs by itself.
 
-Config ``[plugins.gpio]``:
+Settings ``[plugins.linux.gpio]``:
   ``chip``   the GPIO chip's character device name under the dev root (default ``"gpiochip0"``)
   ``lines``  the chip's line offsets exposed as pins, in pin order (pin 0 is ``lines[0]``). There is
              no default: a chip's lines include ones wired to board functions (reset, power enables),
@@ -11,6 +11,9 @@ Config ``[plugins.gpio]``:
 """
 from __future__ import annotations
 
+from pydantic import Field, field_validator
+
+from portald.settings import Settings as _Settings
 
 from .gpio_chardev import ChardevGpioDriver
 from .gpio_sysfs import SysfsGpioDriver
@@ -50,22 +53,32 @@ class FirstThatProbes:
             self._chosen.close()
 
 
-def settings(section: dict) -> tuple[str, list[int]]:
-    """``(chip, lines)`` from ``[plugins.gpio]``; ``ValueError`` says what is wrong."""
-    chip, lines = section.get("chip", "gpiochip0"), section.get("lines", [])
-    if not isinstance(chip, str) or not chip or "/" in chip or chip in (".", ".."):
-        raise ValueError('[plugins.gpio] chip must be a device name such as "gpiochip0"')
-    if not isinstance(lines, list) or not all(type(line) is int and line >= 0 for line in lines):
-        raise ValueError("[plugins.gpio] lines must be a list of line offsets (integers from 0)")
-    if len(set(lines)) != len(lines):
-        raise ValueError("[plugins.gpio] lines lists an offset twice")
-    return chip, lines
-
-
 CAPABILITY = "gpio"
 
 
-def create_driver(ctx, _settings=None):
-    chip, lines = settings(ctx.daemon_config.plugin_section("gpio"))
-    return FirstThatProbes(ChardevGpioDriver(ctx.paths.dev(chip), lines),
-                           SysfsGpioDriver(ctx.paths.sysfs("class", "gpio"), chip, lines))
+class Settings(_Settings):
+    """``[plugins.linux.gpio]``: ``chip`` and ``lines`` (see the module docstring)."""
+
+    chip: str = Field("gpiochip0", min_length=1, pattern=r"^[^/]+$")
+    lines: list[int] = []
+
+    @field_validator("chip")
+    @classmethod
+    def _device_name(cls, chip: str) -> str:
+        if chip in (".", ".."):
+            raise ValueError('must be a device name such as "gpiochip0"')
+        return chip
+
+    @field_validator("lines")
+    @classmethod
+    def _offsets(cls, lines: list[int]) -> list[int]:
+        if any(line < 0 for line in lines):
+            raise ValueError("line offsets are integers from 0")
+        if len(set(lines)) != len(lines):
+            raise ValueError("an offset is listed twice")
+        return lines
+
+
+def create_driver(ctx, settings: Settings):
+    return FirstThatProbes(ChardevGpioDriver(ctx.paths.dev(settings.chip), settings.lines),
+                           SysfsGpioDriver(ctx.paths.sysfs("class", "gpio"), settings.chip, settings.lines))

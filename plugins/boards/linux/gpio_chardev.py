@@ -31,7 +31,7 @@ class ChardevGpioDriver:
 
     def probe(self) -> bool:
         if not self._lines:
-            log.debug("no [plugins.gpio] lines configured")
+            log.debug("no [plugins.linux.gpio] lines configured")
             return False
         try:
             import gpiod

@@ -42,7 +42,7 @@ class SysfsGpioDriver:
 
     def probe(self) -> bool:
         if not self._lines:
-            log.debug("no [plugins.gpio] lines configured")
+            log.debug("no [plugins.linux.gpio] lines configured")
             return False
         chip_dir = self._find_chip()
         if chip_dir is None:

@@ -1,7 +1,7 @@
 """Linux LEDs through the LED class: ``<sysfs>/class/leds/<name>/{brightness,max_brightness,trigger}``.
 
-Owns which LEDs are exposed and in what order (``[plugins.led] names``: a list of LED class names;
-default every LED, sorted by name), fixed when the driver probes so an index keeps meaning the same
+Owns which LEDs are exposed and in what order (``[plugins.linux.led] names``: a list of LED class
+names; default every LED, sorted by name), fixed when the driver probes so an index keeps meaning the same
 LED, and the mapping of on/off to brightness: logically high is ``brightness > 0``; "on" writes
 ``max_brightness`` and "off" writes 0. Hardware failures are raised as ``OSError``.
 """
@@ -11,6 +11,10 @@ import logging
 import os
 import re
 from pathlib import Path
+
+from pydantic import field_validator
+
+from portald.settings import Settings as _Settings
 
 from .sysfs import read_int as _read_int
 
@@ -22,7 +26,9 @@ _SELECTED = re.compile(r"\[([^\]]*)\]")
 
 class LinuxLedDriver:
     name = "linux.led"
-    blocking = True  # sysfs/ioctl calls can stall on a slow bus: the core runs them in the threadpool
+    # LEDs on I2C expanders (pca953x, tca6507, ...) answer sysfs over a bus that can stall: the core runs
+    # these calls in the threadpool
+    blocking = True
 
     def __init__(self, class_dir: str | os.PathLike[str], names: list[str] | None = None):
         self._class_dir = Path(class_dir)
@@ -56,7 +62,7 @@ class LinuxLedDriver:
             return [present[name] for name in sorted(present)]
         missing = [name for name in self._wanted if name not in present]
         if missing:
-            log.warning("[plugins.led] names not found under %s, left out: %s", self._class_dir, ", ".join(missing))
+            log.warning("[plugins.linux.led] names not found under %s, left out: %s", self._class_dir, ", ".join(missing))
         return [present[name] for name in self._wanted if name in present]
 
     @staticmethod
@@ -77,9 +83,23 @@ class LinuxLedDriver:
 CAPABILITY = "led"
 
 
-def create_driver(ctx, settings=None):
-    # The LED selection belongs to the capability's own config section.
-    names = ctx.daemon_config.plugin_section("led").get("names")
-    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-        raise ValueError("[plugins.led] names must be a list of LED class names")
-    return LinuxLedDriver(ctx.paths.sysfs("class", "leds"), names)
+class Settings(_Settings):
+    """``[plugins.linux.led]``: ``names``, the LED class names exposed, in index order (default: every
+    LED, sorted by name)."""
+
+    names: list[str] | None = None
+
+    @field_validator("names")
+    @classmethod
+    def _class_names(cls, names: list[str] | None) -> list[str] | None:
+        if names is not None:
+            bad = [name for name in names if not name or "/" in name or name in (".", "..")]
+            if bad:
+                raise ValueError(f"not LED class names: {bad}")
+            if len(set(names)) != len(names):
+                raise ValueError("an LED is named twice")
+        return names
+
+
+def create_driver(ctx, settings: Settings):
+    return LinuxLedDriver(ctx.paths.sysfs("class", "leds"), settings.names)

@@ -2,7 +2,7 @@
 each read from a sysfs file that the operator names, since Linux has no standard class for "power
 input 1 and 2" and every board wires them differently.
 
-Config (the capability's own section, ``[plugins.power]``, validated here; both inputs or neither):
+Settings ``[plugins.linux.power]`` (both inputs or neither; neither: no driver):
 
     vin1 = {type = "power_supply", name = "AC1"}
         ``<sysfs>/class/power_supply/AC1/online``: online when not 0 (USB-PD supplies also report
@@ -32,7 +32,9 @@ import logging
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from portald.settings import Settings as _Settings
 
 from .sysfs import read_attr
 
@@ -43,8 +45,8 @@ INPUTS = ("vin1", "vin2")
 _HWMON_PATH = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*/[A-Za-z0-9_]+$"
 
 
-class _Source(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class _Source(_Settings):
+    """One input's source: an inline table of ``[plugins.linux.power]``, as strict as the table."""
 
 
 class PowerSupply(_Source):
@@ -79,12 +81,17 @@ class GpioSysfs(_Source):
 Source = Annotated[Union[PowerSupply, HwmonAlarm, HwmonThreshold, GpioSysfs], Field(discriminator="type")]
 
 
-class PowerInputs(BaseModel):
-    # the section also carries the capability plugin's own keys, which it validates itself
-    model_config = ConfigDict(extra="ignore", strict=True)
+class Settings(_Settings):
+    """``[plugins.linux.power]``: where inputs 1 and 2 are read (see the module docstring)."""
 
-    vin1: Source
-    vin2: Source
+    vin1: Source | None = None
+    vin2: Source | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self):
+        if (self.vin1 is None) != (self.vin2 is None):
+            raise ValueError("set both vin1 and vin2, or neither")
+        return self
 
 
 def _read_int(path: Path) -> int:
@@ -100,9 +107,11 @@ def _read_int(path: Path) -> int:
 
 class LinuxPowerDriver:
     name = "linux.power"
-    blocking = True  # sysfs/ioctl calls can stall on a slow bus: the core runs them in the threadpool
+    # hwmon alarms and power-supply attributes of PMICs and super-I/O chips are read over I2C/SMBus,
+    # which can stall: the core runs these calls in the threadpool
+    blocking = True
 
-    def __init__(self, sysfs_root: Path, inputs: PowerInputs):
+    def __init__(self, sysfs_root: Path, inputs: Settings):
         self.sysfs_root, self.inputs = Path(sysfs_root), inputs
 
     def probe(self) -> bool:
@@ -162,8 +171,8 @@ class LinuxPowerDriver:
         return found[0]
 
 
-def create_driver(ctx, settings=None):
-    section = ctx.daemon_config.plugin_section("power")
-    if not any(vin in section for vin in INPUTS):
+def create_driver(ctx, settings: Settings):
+    if settings.vin1 is None:
+        log.debug("no redundant power configured ([plugins.linux.power] vin1 and vin2)")
         return None
-    return LinuxPowerDriver(ctx.paths.sysfs(), PowerInputs.model_validate(section))
+    return LinuxPowerDriver(ctx.paths.sysfs(), settings)

@@ -1,8 +1,8 @@
 """The generic Linux watchdog driver (capability ``wdt``): sysfs for what can be read without arming,
-the ``watchdogN`` character device (``watchdog_ioctl``) for arming, petting and disarming.
+the ``watchdogN`` character device (``wdt_ioctl``) for arming, petting and disarming.
 
 Which device: the lowest-numbered ``<sysfs_root>/class/watchdog/watchdogN`` whose node
-``<dev_root>/watchdogN`` exists, or ``[plugins.linux] watchdog = "watchdogN"``. The legacy
+``<dev_root>/watchdogN`` exists, or ``[plugins.linux.wdt] device = "watchdogN"``. The legacy
 ``watchdog`` node is the same device as ``watchdog0`` and is not used (opening both gives EBUSY).
 
 Reading never opens the device (opening arms it). ``info()`` reads the class attributes that exist with
@@ -15,8 +15,10 @@ While disarmed the timeout cannot be set (sysfs ``timeout`` is read-only and the
 i.e. armed, device): ``set_timeout`` remembers it and ``enable`` applies it. While armed, the timeout is
 what the driver read back with GETTIMEOUT after SETTIMEOUT.
 
-The ioctls run inline, not in the threadpool: the watchdog core answers them from memory or with one
-register write. Errors are ``OSError`` with a readable ``strerror``; a device found busy (EBUSY: another process, such
+The watchdog core answers most ioctls from memory or with one register write, but a watchdog on an
+I2C/SMBus chip (a PMIC, a super-I/O, a BMC) or an EC can stall on its bus: ``blocking = True`` has the
+core run every call in the threadpool under the driver timeout, so a stalled keepalive fails (and is
+retried) without freezing the event loop. Errors are ``OSError`` with a readable ``strerror``; a device found busy (EBUSY: another process, such
 as systemd with RuntimeWatchdogSec, holds it) or one whose module was loaded with ``nowayout=1`` (it can
 never be disarmed) is reported, never hidden.
 """
@@ -29,9 +31,13 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from .wdt_ioctl import WDIOF_SETTIMEOUT, WDIOS_DISABLECARD, WDIOS_ENABLECARD, WatchdogDevice
+from pydantic import Field
+
+from portald.settings import Settings as _Settings
+
 from .sysfs import read_attr_or_none as _read
 from .sysfs import read_int_or_none as _read_int
+from .wdt_ioctl import WDIOF_SETTIMEOUT, WDIOS_DISABLECARD, WDIOS_ENABLECARD, WatchdogDevice
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +47,8 @@ _NAME = re.compile(r"watchdog(\d+)")
 
 
 class LinuxWatchdogDriver:
-    name = "linux.watchdog"
-    blocking = True  # sysfs/ioctl calls can stall on a slow bus: the core runs them in the threadpool
+    name = "linux.wdt"
+    blocking = True  # see the module docstring
 
     def __init__(self, class_dir: Path, dev_dir: Path, device: str | None = None,
                  ioctl: Callable[[int, int, bytes], bytes] = fcntl.ioctl):
@@ -161,8 +167,12 @@ class LinuxWatchdogDriver:
             dev.close()
 
 
-def create_driver(ctx, settings=None):
-    device = ctx.config.get("watchdog")
-    if device is not None and not (isinstance(device, str) and _NAME.fullmatch(device)):
-        raise ValueError(f'[plugins.linux] watchdog must look like "watchdog0", got {device!r}')
-    return LinuxWatchdogDriver(ctx.paths.sysfs("class", "watchdog"), ctx.paths.dev(), device)
+class Settings(_Settings):
+    """``[plugins.linux.wdt]``: ``device``, the watchdog to use (default: the lowest-numbered
+    ``watchdogN`` that has a ``<dev_root>/watchdogN`` node)."""
+
+    device: str | None = Field(None, pattern=rf"^{_NAME.pattern}$")
+
+
+def create_driver(ctx, settings: Settings):
+    return LinuxWatchdogDriver(ctx.paths.sysfs("class", "watchdog"), ctx.paths.dev(), settings.device)

@@ -2,7 +2,7 @@
 
 This module owns the request numbers and ``WatchdogDevice``, a thin wrapper over one open device: open,
 get_support, set_timeout, get_timeout, set_options, keepalive, magic_close and close. It knows nothing of
-sysfs, config or the API; ``watchdog.py`` drives it.
+sysfs, config or the API; ``wdt.py`` drives it.
 
 Opening the device ARMS the watchdog: the kernel's watchdog core starts the timer in open(). Nothing
 here opens a device except ``open()``, which the driver calls only to arm it. The ioctl function is

@@ -26,6 +26,16 @@ _USED_MEAN, _USED_SPREAD, _USED_TAU = 0.40 * FS_BYTES, 0.02 * FS_BYTES, 6 * 3600
 _TEMP_MEAN, _TEMP_SPREAD, _TEMP_TAU = 38.0, 3.0, 120.0
 
 
+class SimSmart:
+    """The sim disk's S.M.A.R.T. reader (``SimDiskDriver.smart``, the interface's ``SmartReader``)."""
+
+    def __init__(self, disk: "SimDiskDriver"):
+        self._disk = disk
+
+    def attributes(self, name: str) -> list[dict] | None:
+        return self._disk.smart_attributes(name)
+
+
 class SimDiskDriver:
     name = "sim.disk"
 
@@ -39,6 +49,7 @@ class SimDiskDriver:
         self._coolest = self._hottest = self._temperature
         self._last = self._saved_at = clock()
         self._dirty = True
+        self.smart = SimSmart(self)
 
     def probe(self) -> bool:
         return True
@@ -54,7 +65,7 @@ class SimDiskDriver:
                             "usedBytes": used, "usedPercent": used / FS_BYTES * 100, "readOnly": False}],
         }]
 
-    def smart(self, name: str) -> list[dict] | None:
+    def smart_attributes(self, name: str) -> list[dict]:
         if name != "sda":
             return []
         self._advance()

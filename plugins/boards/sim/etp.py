@@ -12,6 +12,9 @@ class SimEepromDriver:
     name = "sim.etp"
     size = SIZE
     page_size = 16
+    # as the hardware's: every call (an fsync'd state file here) runs in the threadpool, so the sim
+    # exercises the same path as a real EEPROM
+    blocking = True
 
     def __init__(self, state):
         self._state = state

@@ -31,7 +31,7 @@ KEEP_EXPIRIES = 20
 
 
 class SimWatchdogDriver:
-    name = "sim.watchdog"
+    name = "sim.wdt"
 
     def __init__(self, store, clock: Callable[[], float] = time.time):
         self.store, self.clock = store, clock
