@@ -20,6 +20,7 @@ class Core:
         self.auth = AuthService(config.auth, self.state)
         self.host = PluginHost(config)
         self._stopped = False
+        _point_psutil_at(config.procfs_root)
 
     def start(self) -> None:
         self.host.start()
@@ -30,3 +31,16 @@ class Core:
         self._stopped = True
         self.host.shutdown()
         self.auth.close()
+        _point_psutil_at(Config.model_fields["procfs_root"].default, unless_changed_from=self.config.procfs_root)
+
+
+def _point_psutil_at(procfs_root, unless_changed_from=None) -> None:
+    """psutil reads /proc through its own module-level ``PROCFS_PATH``, not through the configured roots:
+    point it at ``procfs_root`` so every driver using psutil (processes, CPU usage, memory) reads the
+    same tree as the rest, fixture trees included. It is one setting per process: one daemon runs per
+    process; tests build many apps one after another, and the app that set it puts the default back
+    when it stops. (Drivers that signal processes check that this root is the live procfs first.)"""
+    import psutil
+
+    if unless_changed_from is None or psutil.PROCFS_PATH == str(unless_changed_from):
+        psutil.PROCFS_PATH = str(procfs_root)

@@ -109,8 +109,9 @@ def xvfb():
         server.stop()
 
 
-def _client(make_app, display: str, **settings):
-    app = make_app(plugins={"host": {"display": display, **settings}})
+def _client(make_app, display: str, timeout_seconds: float = 5.0, **host):
+    """``display`` and its timeout are the Linux display driver's settings; ``host`` the plugin's."""
+    app = make_app(plugins={"host": host, "linux": {"display": {"display": display, "timeout_seconds": timeout_seconds}}})
     client = app.test_client()
     return client, bearer(admin_token(client))
 

@@ -60,7 +60,7 @@ def _machine(make_app, tree, procfs=None, restarted=False, **host):
     settings = {"machine_id_file": str(tree / "etc" / "machine-id"),
                 "image_version_file": str(tree / "etc" / "image-version"), "docker_command": NO_DOCKER, **host}
     return _client(make_app, restarted, board="auto", sysfs_root=str(tree / "sys"), procfs_root=str(procfs or tree / "proc"),
-                   plugins={"host": settings})
+                   plugins={"linux": {"host": settings}})
 
 
 def _copy_proc(tmp_path, tree=UNO):
@@ -106,8 +106,8 @@ def test_serial_falls_back_to_the_board_serial(make_app, tmp_path):
 def test_board_without_dmi_has_empty_bios_fields_and_still_its_uptime(make_app, tmp_path):
     _, client, headers = _client(make_app, board="auto", sysfs_root=str(tmp_path / "no-sys"),
                                  procfs_root=str(ARM / "proc"),
-                                 plugins={"host": {"machine_id_file": str(tmp_path / "absent"),
-                                                   "docker_command": NO_DOCKER}})
+                                 plugins={"linux": {"host": {"machine_id_file": str(tmp_path / "absent"),
+                                                             "docker_command": NO_DOCKER}}})
     data = _info(client, headers)
     for field in ("biosSerialNumber", "biosUUID", "biosVersion", "deviceName", "ecVersion", "releaseDate",
                   "hostid", "imageVersion", "dockerVersion"):

@@ -66,6 +66,10 @@ def _sampler(app):
     return app.extensions["portald"].host.memos["processes"]["sampler"]
 
 
+def _driver(app):
+    return app.extensions["portald"].host.choices["processes"].driver.wrapped
+
+
 def _wait_for_samples(app, count: int) -> None:
     sampler = _sampler(app)
     target = sampler.collections + count
@@ -149,8 +153,9 @@ def test_requests_serve_the_sampler_snapshot_without_walking_proc(client, admin_
     for _ in range(20):
         _rows(client, admin_headers)
     sampler = _sampler(app)
-    assert sampler.in_thread and sampler.running
-    assert sampler.collections <= 2
+    assert sampler.running and sampler.collections <= 2
+    # the walk of /proc blocks: the driver says so and the core runs it in its threadpool
+    assert _driver(app).blocking is True
 
 
 def test_dead_processes_leave_the_list_and_the_table(make_app, children):
@@ -160,8 +165,7 @@ def test_dead_processes_leave_the_list_and_the_table(make_app, children):
     child.kill()
     child.wait()
     _wait_for_samples(app, 1)
-    table = app.extensions["portald"].host.memos["processes"]["table"]
-    assert table.tracked == len(_sampler(app).latest().rows)
+    assert _driver(app).tracked == len(_sampler(app).latest().rows)
     assert child.pid not in _rows(client, headers)
 
 
@@ -290,10 +294,14 @@ def test_delete_needs_token(client, children):
     assert child.poll() is None
 
 
-def test_bad_grace_config_falls_back_to_the_default(make_app, children):
-    _, client, headers = _logged_in(make_app, kill_grace_seconds="soon")
+def test_bad_grace_config_fails_the_plugin_with_the_reason_and_kills_nothing(make_app, children):
+    app, client, headers = _logged_in(make_app, kill_grace_seconds="soon")
+    record = next(p for p in app.extensions["portald"].host.status()["plugins"] if p["name"] == "processes")
+    assert record["state"] == "failed" and "kill_grace_seconds" in record["reason"]
     child = children(["sleep", "60"])
-    assert client.delete(f"{LIST}/{child.pid}", headers=headers).get_json()["signal"] == "SIGTERM"
+    assert client.delete(f"{LIST}/{child.pid}", headers=headers).status_code == 404
+    time.sleep(0.1)
+    assert child.poll() is None
 
 
 # --- ownership -------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """``/platform/api/systemperf*`` and the ``systemperf`` event: the spec's shapes on this machine, CPU
-descriptions parsed from real kernels' cpuinfo (x86, arm64, armv7), usage measured by the sampler."""
+descriptions parsed from real kernels' cpuinfo (x86, arm64, armv7), usage measured by the sampler, and
+usage and memory read from the configured ``procfs_root`` (psutil's ``PROCFS_PATH``)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import gevent
 import psutil
 import pytest
 
-from portald_plugins.systemperf.collector import Collector, parse_cpuinfo
+from portald_plugins.boards.linux.systemperf import LinuxSystemperfDriver, parse_cpuinfo
 
 from conftest import FIXTURES, admin_token, bearer
 
@@ -79,6 +80,10 @@ def test_cpu_info_from_each_kernels_cpuinfo_layout(make_app, machine):
     response = client.get("/platform/api/systemperf/cpu", headers=headers)
     assert response.status_code == 200
     assert response.get_json()["info"] == expected
+    # the tree has no proc/stat nor proc/meminfo: no usage, no memory figures, nothing made up
+    assert response.get_json()["usage"] == []
+    for path in ("/platform/api/systemperf/memory", "/platform/api/systemperf"):
+        assert client.get(path, headers=headers).status_code == 404, path
 
 
 def test_parser_keeps_processor_blocks_and_drops_the_arm_board_block():
@@ -89,10 +94,55 @@ def test_parser_keeps_processor_blocks_and_drops_the_arm_board_block():
     assert [b["core id"] for b in x86] == ["0", "1"]
 
 
-def test_collector_alone_needs_a_processor_in_cpuinfo(tmp_path):
+def test_linux_driver_alone_needs_a_processor_in_cpuinfo(tmp_path):
     (tmp_path / "cpuinfo").write_text("Hardware\t: BCM2835\n")
-    with pytest.raises(ValueError):
-        Collector(tmp_path / "cpuinfo", tmp_path).info()
+    driver = LinuxSystemperfDriver(tmp_path, tmp_path)
+    with pytest.raises(OSError):
+        driver.cpu_info()
+    assert driver.probe() is False
+
+
+# /proc/stat and /proc/meminfo as the kernel prints them, with round numbers: cpu0 was busy 20% of its
+# 1000 ticks (idle and iowait are not busy), cpu1 50% (guest time is already inside user)
+PROC_STAT = (
+    "cpu  550 50 100 1200 100 0 0 0 40 0\n"
+    "cpu0 100 0 100 700 100 0 0 0 0 0\n"
+    "cpu1 450 50 0 500 0 0 0 0 40 0\n"
+    "intr 0\nctxt 0\nbtime 1764100000\nprocesses 10\nprocs_running 1\nprocs_blocked 0\n")
+MEMINFO = {"MemTotal": 4000000, "MemFree": 1000000, "MemAvailable": 2500000, "Buffers": 100000,
+           "Cached": 1200000, "SwapCached": 0, "Active": 1500000, "Inactive": 900000, "Shmem": 50000,
+           "Slab": 200000, "SReclaimable": 150000, "SUnreclaim": 50000}
+
+
+def _proc_tree(tmp_path):
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "cpuinfo").write_text((MACHINES / "x86-xeon-vm" / "proc" / "cpuinfo").read_text())
+    (proc / "stat").write_text(PROC_STAT)
+    (proc / "meminfo").write_text("".join(f"{key}: {value:>8} kB\n" for key, value in MEMINFO.items()))
+    return proc
+
+
+def test_usage_and_memory_are_read_under_the_configured_procfs_root(make_app, tmp_path):
+    _, client, headers = _logged_in(make_app, procfs_root=str(_proc_tree(tmp_path)))
+    data = client.get("/platform/api/systemperf", headers=headers).get_json()
+    assert data["cpu"]["usage"] == [20.0, 50.0]  # the first sample: the averages since boot
+    memory = data["memory"]
+    assert memory["total"] == MEMINFO["MemTotal"] * 1024 and memory["free"] == MEMINFO["MemFree"] * 1024
+    assert memory["available"] == MEMINFO["MemAvailable"] * 1024
+    assert memory["slab"] == MEMINFO["Slab"] * 1024 and memory["shared"] == MEMINFO["Shmem"] * 1024
+    assert memory["usedPercent"] == 37.5  # (total - available) / total
+
+
+def test_linux_driver_usage_is_measured_between_two_calls(tmp_path, monkeypatch):
+    proc = _proc_tree(tmp_path)
+    monkeypatch.setattr(psutil, "PROCFS_PATH", str(proc))  # what the core does at start-up
+    driver = LinuxSystemperfDriver(proc, tmp_path)
+    assert driver.usage() == [20.0, 50.0]
+    # 100 more ticks each: cpu0 all busy, cpu1 all idle
+    (proc / "stat").write_text(PROC_STAT.replace("cpu0 100 0 100 700", "cpu0 200 0 100 700")
+                               .replace("cpu1 450 50 0 500", "cpu1 450 50 0 600"))
+    assert driver.usage() == [100.0, 0.0]
 
 
 def test_usage_rises_on_the_cpu_running_a_busy_loop(make_app):
@@ -116,8 +166,10 @@ def test_requests_share_the_sampler_instead_of_measuring(client, admin_headers, 
     for _ in range(20):
         assert client.get("/platform/api/systemperf", headers=admin_headers).status_code == 200
     sampler = app.extensions["portald"].host.memos["systemperf"]["sampler"]
-    assert sampler.running and sampler.in_thread
-    assert sampler.collections <= 2
+    assert sampler.running and sampler.collections <= 2
+    # the Linux driver's reads block (x86 kernels ask every CPU for its clock): the core runs them in
+    # its threadpool
+    assert app.extensions["portald"].host.choices["systemperf"].driver.wrapped.blocking is True
 
 
 def test_profile_says_systemperf_1(client, admin_headers):
@@ -151,9 +203,12 @@ def test_spec_lists_no_per_resource_stream_so_event_stream_accept_gets_json(clie
     assert response.status_code == 200 and response.mimetype == "application/json"
 
 
-def test_bad_interval_config_falls_back_to_the_default(make_app):
-    _, client, headers = _logged_in(make_app, plugins={"systemperf": {"interval_seconds": "fast"}})
-    assert client.get("/platform/api/systemperf", headers=headers).status_code == 200
+def test_bad_interval_config_fails_the_plugin_with_the_reason_not_the_daemon(make_app):
+    app, client, headers = _logged_in(make_app, plugins={"systemperf": {"interval_seconds": "fast"}})
+    record = next(p for p in app.extensions["portald"].host.status()["plugins"] if p["name"] == "systemperf")
+    assert record["state"] == "failed" and "interval_seconds" in record["reason"]
+    assert client.get("/platform/api/systemperf", headers=headers).status_code == 404
+    assert client.get("/platform/api/ping").status_code == 200
 
 
 def test_systemperf_needs_token(client):

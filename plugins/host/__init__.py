@@ -1,93 +1,81 @@
-"""Host information, display count and screenshots (``/platform/api/host/*``).
+"""Host information, display count and screenshots (``/platform/api/host/*``, profile keys ``host:info``
+and ``host:display:count``).
 
-``info`` reads the host's identity (the ``board`` driver's DMI fields, machine id, OS, uptime) per
-request, since it is a handful of small files; ``boot`` counts boots at startup; ``display`` talks to X.
-The display count is sampled in the background (it is also a profile key, which must be cheap).
+Three capabilities, each with its Protocol in ``interface.py``: ``host`` (name, boot and identity facts:
+``HostDriver``), ``display`` (count and capture the monitors: ``DisplayDriver``) and ``board`` (the DMI
+identity: ``BoardDriver``, also read by the ``system`` and ``etp`` plugins). The OS's name and
+architecture come from the ``system`` driver. What is the plugin's own: the boot counter (``boot.py``,
+by the driver's boot id, in the plugin's state), asking the docker version once per daemon run, the
+spec's field names (``info.py``) and the routes (``routes.py``).
 
-Config ``[plugins.host]``:
-  ``display``                   X display to count and capture (default: the daemon's ``$DISPLAY``;
-                                empty means no display: count 0)
-  ``machine_id_file``           source of ``hostid`` (default ``/etc/machine-id``)
-  ``image_version_file``        first line is ``imageVersion`` (default none: ``""``)
-  ``docker_command``            asked ``--version`` for ``dockerVersion`` (default ``docker``)
-  ``timeout_seconds``           limit for one X call or ``docker --version`` (default 5)
-  ``display_interval_seconds``  how often the display count is sampled while read (default 2)
+Host info is read per request (a handful of small files). The display count is sampled in the
+background (it is also a profile key, which must be cheap). The drivers' settings are theirs
+(``[plugins.linux.host]``: machine-id and image-version files, docker command; ``[plugins.linux.display]``:
+the X display, its timeout). Config ``[plugins.host]``: ``display_interval_seconds`` (default 2).
 
-Profile: ``host:info`` is 1; ``host:display:count`` is the number of displays (the spec's example shows
-1 on a one-monitor machine; a client reading it as a support flag gets "supported" exactly when there is
-a display to capture).
+Profile: ``host:info`` is 1 with a host driver; ``host:display:count`` is the number of displays (the
+spec's example shows 1 on a one-monitor machine; a client reading it as a support flag gets
+"supported" exactly when there is a display to capture).
 """
 from __future__ import annotations
 
-import os
-from functools import partial
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from portald.hookspecs import hookimpl
+from portald.capability import Capability
+from portald.drivers import DriverError
 from portald.sampler import SampleFailed
+from portald.settings import Settings as _Settings
 
-from . import boot, display, info, routes
-
-
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    display: str = Field(default_factory=lambda: os.environ.get("DISPLAY", ""))
-    machine_id_file: str = "/etc/machine-id"
-    image_version_file: str = ""
-    docker_command: str = "docker"
-    timeout_seconds: float = Field(5.0, gt=0, le=60)
-    display_interval_seconds: float = Field(2.0, gt=0)
+from . import boot, info, routes
+from .interface import BoardDriver, DisplayDriver, HostDriver
 
 
-def settings(ctx) -> Settings:
-    return ctx.memo("settings", lambda: Settings.model_validate(ctx.config))
+class Settings(_Settings):
+    display_interval_seconds: float = Field(2.0, gt=0, le=3600)
 
 
 def boot_count(ctx) -> int:
-    return ctx.memo("boot_count", lambda: boot.record_boot(ctx.state, ctx.paths.procfs()))
+    """This boot's number, counted once per daemon run (at start-up)."""
+    def count() -> int:
+        driver = ctx.driver("host")
+        return boot.record_boot(ctx.state, info.fact(driver.boot_id, "")) if driver is not None else 0
+    return ctx.memo("boot_count", count)
 
 
 def host_info(ctx) -> dict:
-    config = settings(ctx)
-    board = ctx.driver("board")
-    docker = ctx.memo("docker", lambda: info.docker_version(ctx.runner, config.docker_command,
-                                                           config.timeout_seconds))
-    return info.collect(ctx.paths.procfs(), board.read() if board is not None else {},
-                        boot_count=boot_count(ctx), docker=docker, machine_id_file=config.machine_id_file,
-                        image_version_file=config.image_version_file)
+    host = ctx.require("host")
+    docker = ctx.memo("docker", lambda: info.fact(host.docker_version, ""))
+    return info.collect(host, ctx.driver("system"), ctx.driver("board"), boot_count=boot_count(ctx),
+                        docker=docker)
 
 
 def display_count(ctx) -> int:
-    config = settings(ctx)
-    if not config.display:
+    driver = ctx.driver("display")
+    if driver is None:
         return 0
-    sampler = ctx.memo("displays", lambda: ctx.sampler(
-        "displays", partial(display.count_monitors, config.display), interval=config.display_interval_seconds,
-        in_thread=True, timeout=config.timeout_seconds))
+    interval = CAPABILITY.settings(ctx).display_interval_seconds
+    sampler = ctx.memo("displays", lambda: ctx.sampler("displays", driver.count, interval=interval))
     try:
         return sampler.latest()
-    except SampleFailed as exc:  # X did not answer in time; the sampler has logged it
+    except SampleFailed as exc:  # the display did not answer in time; the sampler has logged it
         ctx.log.debug("display count unavailable: %s", exc)
         return 0
 
 
-@hookimpl
-def portald_startup(ctx):
-    settings(ctx)
-    boot_count(ctx)
+def screenshot(ctx, index: int) -> bytes:
+    driver = ctx.driver("display")
+    if driver is None:
+        raise DriverError(ctx.absent_reason("display") or "no display to capture")
+    return driver.screenshot(index)
 
 
-@hookimpl
-def portald_blueprints(ctx):
-    def screenshot(index: int) -> bytes:
-        config = settings(ctx)
-        return display.screenshot(config.display, index, config.timeout_seconds)
-
-    return [routes.blueprint(lambda: host_info(ctx), lambda: display_count(ctx), screenshot)]
-
-
-@hookimpl
-def portald_profile(ctx):
-    return {"host:info": 1, "host:display:count": display_count(ctx)}
+CAPABILITY = Capability(
+    "host", HostDriver, settings=Settings,
+    absent="no host driver",
+    blueprints=lambda ctx: routes.blueprint(lambda: host_info(ctx), lambda: display_count(ctx),
+                                            lambda index: screenshot(ctx, index)),
+    profile=lambda ctx, driver: {"host:info": int(driver is not None), "host:display:count": display_count(ctx)},
+    startup=boot_count,
+    also=(Capability("display", DisplayDriver), Capability("board", BoardDriver)),
+)
+CAPABILITY.export(globals())

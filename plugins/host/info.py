@@ -1,84 +1,25 @@
-"""The host's identity, boot and OS facts behind ``GET /platform/api/host/info``: plain data, no Flask.
+"""The fields of ``GET /platform/api/host/info``, in the spec's names: plain data, no Flask.
 
-Everything is read from files under the configured roots (``<procfs_root>/stat``, ``uptime``,
-``sys/kernel/hostname``), the configured machine-id and image-version files, and the ``board`` driver's
-DMI fields. A field that cannot be read is ``""`` (strings) or ``0`` (numbers), never missing, so a
-client always finds every key of the spec's example with the example's type.
+The facts come from drivers: the ``host`` driver (name, boot, identity), the ``system`` driver (the OS)
+and the ``board`` driver (DMI fields). A field that cannot be read is ``""`` (strings) or ``0``
+(numbers), never missing, so a client always finds every key of the spec's example with its type.
 """
 from __future__ import annotations
 
 import logging
-import os
-import platform
-import shutil
-import uuid
-from pathlib import Path
-
-from portald.runner import CommandFailed
+from typing import Any, Callable
 
 log = logging.getLogger("portald.plugins.host")
 
 
-def first_line(path: str | os.PathLike) -> str:
-    """The first line of a small text file, stripped; ``""`` when it is missing or unreadable."""
-    if not path:
-        return ""
+def fact(read: Callable[[], Any], default: Any) -> Any:
+    """One driver answer; a driver that raises (an OEM's, a stalled one) costs that field only."""
     try:
-        with open(path, errors="replace") as handle:
-            return handle.readline().strip()
-    except OSError:
-        return ""
-
-
-def machine_id(path: str | os.PathLike) -> str:
-    """``/etc/machine-id`` (32 hex digits) written as a UUID, as the spec's ``hostid`` example is."""
-    try:
-        return str(uuid.UUID(first_line(path)))
-    except ValueError:
-        return ""
-
-
-def boot_time(procfs: Path) -> int:
-    """Epoch seconds of the boot, the kernel's ``btime`` line of ``/proc/stat``."""
-    try:
-        with open(procfs / "stat") as handle:
-            for line in handle:
-                key, _, value = line.partition(" ")
-                if key == "btime":
-                    return int(value)
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def uptime(procfs: Path) -> int:
-    """Whole seconds since boot (``/proc/uptime``, which counts time spent suspended too)."""
-    try:
-        return int(float(first_line(procfs / "uptime").split()[0]))
-    except (IndexError, ValueError):
-        return 0
-
-
-def os_pretty_name() -> str:
-    try:
-        return platform.freedesktop_os_release().get("PRETTY_NAME", "")
-    except OSError:
-        return ""
-
-
-def docker_version(runner, command: str, timeout: float) -> str:
-    """``docker --version``'s line (``Docker version 28.2.2, build e6534b4``), ``""`` without docker.
-
-    Only the client is asked: ``--version`` does not need the docker daemon to be running."""
-    if not command or shutil.which(command) is None:
-        log.debug("docker command %r not found: dockerVersion is empty", command)
-        return ""
-    try:
-        result = runner.run([command, "--version"], timeout=timeout)
-    except CommandFailed as exc:  # could not start or timed out; the runner has logged it
-        log.debug("docker --version failed: %s", exc)
-        return ""
-    return result.stdout.strip().splitlines()[0] if result.ok and result.stdout.strip() else ""
+        value = read()
+    except Exception as exc:  # noqa: BLE001 - any driver failure: the field is empty, the rest is served
+        log.debug("host fact %s unreadable: %s", getattr(read, "__name__", read), exc)
+        return default
+    return value if isinstance(value, type(default)) and not isinstance(value, bool) else default
 
 
 def bios_fields(dmi: dict[str, str]) -> dict[str, str]:
@@ -94,19 +35,21 @@ def bios_fields(dmi: dict[str, str]) -> dict[str, str]:
     }
 
 
-def collect(procfs: Path, dmi: dict[str, str], *, boot_count: int, docker: str, machine_id_file: str,
-            image_version_file: str) -> dict:
+def collect(host, system, board, *, boot_count: int, docker: str) -> dict:
+    """``host`` is the host driver; ``system`` and ``board`` may be None (no such driver)."""
+    dmi = fact(board.read, {}) if board is not None else {}
+    os_facts = fact(system.os, {}) if system is not None else {}
     info = {
         **bios_fields(dmi),
         "bootCount": boot_count,
-        "bootTime": boot_time(procfs),
+        "bootTime": fact(host.boot_time, 0),
         "dockerVersion": docker,
-        "hostid": machine_id(machine_id_file),
-        "hostname": first_line(procfs / "sys" / "kernel" / "hostname"),
-        "imageVersion": first_line(image_version_file),
-        "kernelArch": platform.machine(),
-        "os": platform.system().lower(),
-        "platform": os_pretty_name(),
-        "upTime": uptime(procfs),
+        "hostid": fact(host.machine_id, ""),
+        "hostname": fact(host.hostname, ""),
+        "imageVersion": fact(host.image_version, ""),
+        "kernelArch": os_facts.get("arch", ""),
+        "os": os_facts.get("name", ""),
+        "platform": os_facts.get("pretty_name", ""),
+        "upTime": fact(host.uptime, 0),
     }
     return dict(sorted(info.items()))

@@ -17,9 +17,8 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, jsonify
 
+from portald.drivers import DriverError
 from portald.errors import AreaError
-
-from .display import DisplayError
 
 # Nine digits are far more displays than any machine has and keep int() trivially cheap.
 INDEX = re.compile(r"[0-9]{1,9}")
@@ -33,13 +32,16 @@ def _index(raw: str) -> int:
 
 def blueprint(info: Callable[[], dict], count: Callable[[], int],
               screenshot: Callable[[int], bytes]) -> Blueprint:
+    """``screenshot(index)`` gives a PNG or raises the display driver's errors."""
     bp = Blueprint("host", __name__, url_prefix="/platform/api/host")
 
     def png(raw_index: str) -> bytes:
         try:
             return screenshot(_index(raw_index))
-        except DisplayError as exc:
+        except DriverError as exc:  # no such display, or it cannot be captured
             raise AreaError("Host", str(exc)) from None
+        except OSError as exc:  # the display did not answer in time, or is still stuck in an earlier call
+            raise AreaError("Host", exc.strerror or str(exc)) from None
 
     @bp.get("/info")
     def host_info():

@@ -1,7 +1,8 @@
 """``GET /api/irtm/ping``: is the configured iFactory RTM server alive?
 
-Config ``[plugins.irtm]``: ``url`` (the RTM's ping URL, e.g. ``http://127.0.0.1:8080/ping``) and
-``timeout_seconds`` (default 3). Answers ``pong`` when the RTM answers 2xx, 502 ``{"message":...}``
+Config ``[plugins.irtm]``: ``url`` (the RTM's ping URL, ``http://`` or ``https://``, e.g.
+``http://127.0.0.1:8080/ping``) and ``timeout_seconds`` (default 3). No driver: the RTM is a service on
+the network, not the device's hardware or OS. Answers ``pong`` when the RTM answers 2xx, 502 ``{"message":...}``
 when it does not answer or answers an error, 503 ``{"message":...}`` when no URL is configured. Public,
 like the other pings; the URL comes only from the config, never from the request.
 """
@@ -11,10 +12,25 @@ import urllib.error
 import urllib.request
 
 from flask import Blueprint, Response
+from pydantic import Field, field_validator
 
 from portald.auth.privileges import PUBLIC, privilege
+from portald.capability import Capability
 from portald.errors import ApiError, Unavailable
-from portald.hookspecs import hookimpl
+from portald.settings import Settings as _Settings
+
+
+class Settings(_Settings):
+    url: str = ""  # "": not configured (503)
+    timeout_seconds: float = Field(3.0, gt=0, le=60)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        # urllib also opens file:// and ftp:// URLs, which a ping has no business reaching
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise ValueError(f"not an http:// or https:// URL: {value[:80]!r}")
+        return value
 
 
 def _ping(url: str, timeout: float) -> None:
@@ -29,17 +45,20 @@ def _ping(url: str, timeout: float) -> None:
         raise ApiError(f"iFactory RTM did not answer: {reason}", 502) from None
 
 
-@hookimpl
-def portald_blueprints(ctx):
+def blueprint(ctx) -> Blueprint:
     bp = Blueprint("irtm", __name__, url_prefix="/api/irtm")
 
     @bp.get("/ping")
     @privilege(PUBLIC)
     def ping():
-        url = ctx.config.get("url", "")
-        if not url:
+        settings = CAPABILITY.settings(ctx)
+        if not settings.url:
             raise Unavailable("iFactory RTM is not configured")
-        _ping(url, float(ctx.config.get("timeout_seconds", 3)))
+        _ping(settings.url, settings.timeout_seconds)
         return Response("pong", mimetype="text/plain")
 
-    return [bp]
+    return bp
+
+
+CAPABILITY = Capability("irtm", None, settings=Settings, blueprints=blueprint)
+CAPABILITY.export(globals())

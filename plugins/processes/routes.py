@@ -8,6 +8,8 @@ exist, PID 1, portald itself, kernel threads and zombies (already exited). A ``:
 positive decimal integer of at most 20 digits (any 64-bit value; longer is no PID any kernel can have)
 is 400 ``{"errors":{"Processes":"Invalid PID"}}``, the spec's exact body.
 
+The driver checks the process and signals it; the rule of who may end whose process is this module's.
+
 The spec's 200 says only "Profile deleted." (copied from the Wi-Fi endpoint) and shows no body. We send
 ``{"pid": n, "signal": "SIGTERM"|"SIGKILL"}`` — JSON, so a client calling ``response.json()`` does not
 fail, and it says whether the process had to be killed.
@@ -17,34 +19,23 @@ from __future__ import annotations
 import logging
 import pwd
 import re
-from typing import Callable
+from typing import Any, Callable
 
-import psutil
 from flask import Blueprint, Response, jsonify
 
 from portald import events
-from portald.auth.privileges import streaming
 from portald.app_context import identity
-from portald.auth.privileges import USER, privilege
-from portald.errors import AreaError, Forbidden
-from portald.events import SnapshotSource, served
+from portald.auth.privileges import USER, privilege, streaming
+from portald.drivers import DriverError
+from portald.errors import AreaError, Forbidden, NotSupported
+from portald.events import served
 from portald.sampler import Sampler
 
 from . import kill
-from .table import Snapshot
 
 AREA = "Processes"
 PID = re.compile(r"[0-9]{1,20}")  # ASCII digits only: int() would also accept "+5", " 5" and "٥"
 log = logging.getLogger("portald.plugins.processes")
-
-
-def snapshot(sampler: Sampler) -> Snapshot:
-    return served(sampler)
-
-
-def event_source(sampler: Sampler) -> SnapshotSource:
-    """The ``processes`` event: the same JSON as ``GET /platform/api/processes``."""
-    return SnapshotSource(lambda: served(sampler).rows)
 
 
 def _may_kill(owner_uid: int) -> bool:
@@ -57,15 +48,23 @@ def _may_kill(owner_uid: int) -> bool:
         return False
 
 
-def blueprint(ctx, get_sampler: Callable[[], Sampler], grace: Callable[[], float]) -> Blueprint:
+def _refused(exc: Exception) -> AreaError:
+    """A driver's refusal (``DriverError``), or a driver that did not answer in time (``OSError``)."""
+    message = str(exc) if isinstance(exc, DriverError) else (getattr(exc, "strerror", None) or str(exc))
+    return AreaError(AREA, message)
+
+
+def blueprint(get_sampler: Callable[[], Sampler | None], get_driver: Callable[[], Any],
+              grace: Callable[[], float]) -> Blueprint:
     bp = Blueprint("processes", __name__, url_prefix="/platform/api/processes")
 
     @bp.get("")
     @streaming
     def listing():
         if events.wants_stream():
-            return ctx.events.response(["processes"], {"processes": "message"})
-        return Response(snapshot(get_sampler()).body, mimetype="application/json")
+            return events.json_or_stream("processes", lambda: served(get_sampler()).rows)
+        # JSON: the body the sampler encoded once per sample (json_or_stream would encode it per request)
+        return Response(served(get_sampler()).body, mimetype="application/json")
 
     @bp.delete("/<pid>")
     @privilege(DELETE=USER)
@@ -73,22 +72,23 @@ def blueprint(ctx, get_sampler: Callable[[], Sampler], grace: Callable[[], float
         if not PID.fullmatch(pid) or int(pid) == 0:
             raise AreaError(AREA, "Invalid PID", 400)
         number, who = int(pid), identity()
+        driver = get_driver()
+        if driver is None:
+            raise NotSupported()
         try:
-            proc = kill.target(number)
-            name, owner = proc.name(), proc.uids().real
-        except kill.KillRefused as exc:
-            raise AreaError(AREA, str(exc)) from None
-        except psutil.NoSuchProcess:
-            raise AreaError(AREA, f"no process with PID {number}") from None
+            target = driver.target(number)
+        except (DriverError, OSError) as exc:
+            raise _refused(exc) from None
+        name, owner = target["name"], target["uid"]
         if not _may_kill(owner):
             log.warning("%s (%s) may not kill PID %d (%s, uid %d): not theirs", who.user, who.role, number,
                         name, owner)
             raise Forbidden(f"PID {number} belongs to another user")
         try:
-            ended_by = kill.stop(proc, grace())
-        except kill.KillRefused as exc:
+            ended_by = kill.stop(driver, target, grace())
+        except (DriverError, OSError) as exc:
             log.warning("%s (%s) could not kill PID %d (%s): %s", who.user, who.role, number, name, exc)
-            raise AreaError(AREA, str(exc)) from None
+            raise _refused(exc) from None
         log.info("%s (%s) killed PID %d (%s, uid %d) with %s", who.user, who.role, number, name, owner, ended_by)
         return jsonify({"pid": number, "signal": ended_by})
 

@@ -1,66 +1,64 @@
 """System performance: CPU description and per-CPU usage, memory figures (``/platform/api/systemperf*``)
 and the ``systemperf`` event.
 
-One background sampler per daemon run collects everything every ``interval_seconds`` while someone reads;
-requests and the event stream serve its latest sample. The profile says ``"systemperf": 1`` when
-``<procfs_root>/cpuinfo`` lists a processor, else 0 (and the endpoints answer 404).
+The board's ``systemperf`` driver (``interface.SystemperfDriver``) reads the figures; one background
+sampler per daemon run asks it every ``interval_seconds`` while someone reads, and requests and the event
+stream serve its latest sample. The profile says ``"systemperf": 1`` with a driver (on Linux: when
+``<procfs_root>/cpuinfo`` lists a processor), else 0 and the endpoints answer 404.
+
+A sample needs the CPU description; without it the endpoints answer 404 "no available data". Usage
+that cannot be read is an empty list, and memory figures that cannot be read make ``/memory`` (and the
+whole ``/systemperf``) answer 404 while ``/cpu`` is still served: a machine tree that holds only
+``cpuinfo`` is described, not invented.
 Config ``[plugins.systemperf]``: ``interval_seconds`` (default 2).
 """
-from portald.hookspecs import hookimpl
+from pydantic import Field
+
+from portald.capability import Capability
+from portald.events import SnapshotSource
+from portald.settings import Settings as _Settings
 
 from . import routes
-from .collector import Collector
+from .interface import SystemperfDriver
 
 
-def _collector(ctx) -> Collector:
-    return Collector(ctx.paths.procfs("cpuinfo"), ctx.paths.sysfs("devices", "system", "cpu"))
+class Settings(_Settings):
+    interval_seconds: float = Field(2.0, gt=0, le=3600)
 
 
-def _available(ctx) -> bool:
-    def probe() -> bool:
-        try:
-            _collector(ctx).info()
-        except (OSError, ValueError) as exc:
-            ctx.log.debug("no CPU information: %s", exc)
-            return False
-        return True
-    return ctx.memo("available", probe)
-
-
-def _interval(ctx) -> float:
-    value = ctx.config.get("interval_seconds", 2.0)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    ctx.log.warning("[plugins.systemperf] interval_seconds = %r is not a positive number; using 2", value)
-    return 2.0
+def _part(ctx, read, default):
+    try:
+        return read()
+    except OSError as exc:
+        ctx.log.debug("%s unreadable: %s", read.__name__, exc)
+        return default
 
 
 def sampler(ctx):
-    """The shared sampler of this daemon run, or None without CPU information."""
-    if not _available(ctx):
+    """The shared sampler of this daemon run, or None without a driver."""
+    driver = ctx.driver("systemperf")
+    if driver is None:
         return None
-    interval = _interval(ctx)
-    # in_thread: for "cpu MHz" an x86 kernel may interrupt each CPU in turn, slow on big machines
-    return ctx.memo("sampler", lambda: ctx.sampler("sample", _collector(ctx), interval=interval, in_thread=True))
+
+    def collect() -> dict:
+        return {"cpu": {"info": driver.cpu_info(), "usage": _part(ctx, driver.usage, [])},
+                "memory": _part(ctx, driver.memory, None)}
+
+    interval = CAPABILITY.settings(ctx).interval_seconds
+    return ctx.memo("sampler", lambda: ctx.sampler("sample", collect, interval=interval))
 
 
-@hookimpl
-def portald_startup(ctx):
-    if not _available(ctx):
-        ctx.set_absent(f"{ctx.paths.procfs('cpuinfo')} lists no processor")
-
-
-@hookimpl
-def portald_blueprints(ctx):
-    return [routes.blueprint(lambda: sampler(ctx))]
-
-
-@hookimpl
-def portald_profile(ctx):
-    return {"systemperf": 1 if _available(ctx) else 0}
-
-
-@hookimpl
-def portald_event_sources(ctx):
+def event_source(ctx):
+    """The ``systemperf`` event: the same JSON as ``GET /platform/api/systemperf``."""
     found = sampler(ctx)
-    return {"systemperf": routes.event_source(found)} if found else None
+    return SnapshotSource(lambda: routes.whole(found)) if found else None
+
+
+CAPABILITY = Capability(
+    "systemperf", SystemperfDriver, settings=Settings,
+    absent="no systemperf driver found CPU information",
+    blueprints=lambda ctx: routes.blueprint(lambda: sampler(ctx)),
+    profile=lambda ctx, driver: {"systemperf": int(driver is not None)},
+    events={"systemperf": event_source},
+)
+CAPABILITY.export(globals())

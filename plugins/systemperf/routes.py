@@ -14,17 +14,21 @@ from typing import Callable
 
 from flask import Blueprint, jsonify
 
-from portald.events import SnapshotSource, served
+from portald.errors import NotSupported
+from portald.events import served
 from portald.sampler import Sampler
 
 
-def snapshot(get_sampler: Callable[[], Sampler | None]) -> dict:
-    return served(get_sampler())
+def memory(sampler: Sampler | None) -> dict:
+    found = served(sampler)["memory"]
+    if found is None:
+        raise NotSupported("no available data: the memory figures cannot be read")
+    return found
 
 
-def event_source(sampler: Sampler) -> SnapshotSource:
-    """The ``systemperf`` event: the same JSON as ``GET /platform/api/systemperf``."""
-    return SnapshotSource(lambda: served(sampler))
+def whole(sampler: Sampler | None) -> dict:
+    """``GET /platform/api/systemperf`` and the ``systemperf`` event."""
+    return {"cpu": served(sampler)["cpu"], "memory": memory(sampler)}
 
 
 def blueprint(get_sampler: Callable[[], Sampler | None]) -> Blueprint:
@@ -32,14 +36,14 @@ def blueprint(get_sampler: Callable[[], Sampler | None]) -> Blueprint:
 
     @bp.get("")
     def everything():
-        return jsonify(snapshot(get_sampler))
+        return jsonify(whole(get_sampler()))
 
     @bp.get("/cpu")
     def cpu():
-        return jsonify(snapshot(get_sampler)["cpu"])
+        return jsonify(served(get_sampler())["cpu"])
 
     @bp.get("/memory")
-    def memory():
-        return jsonify(snapshot(get_sampler)["memory"])
+    def memory_figures():
+        return jsonify(memory(get_sampler()))
 
     return bp

@@ -23,7 +23,7 @@ from pathlib import Path
 log = logging.getLogger("portald.plugins.devmgr")
 
 # Where distributions install the databases; ``[plugins.linux.devmgr] ids_dir`` replaces this list.
-DEFAULT_IDS_DIRS = ("/usr/share/hwdata", "/usr/share/misc")
+from .host_paths import IDS_DIRS as DEFAULT_IDS_DIRS  # noqa: E402 (the defaults of every host path sit there)
 
 # ACPI/PnP ids have no database on Linux (hwdata's pnp.ids holds monitor vendors, not these). These
 # are the generic ids of the PnP and ACPI specifications and Linux's own LNX* ids, named as Windows

@@ -1,11 +1,10 @@
-"""CPU and memory figures as plain data (no Flask): ``/proc/cpuinfo`` parsed into the spec's ``info``
-object, per-CPU usage percentages and the memory figures.
+"""The ``systemperf`` driver of the generic Linux board: ``<procfs_root>/cpuinfo`` parsed into the spec's
+CPU description, per-CPU usage and memory figures (psutil, reading ``<procfs_root>/stat`` and
+``meminfo``: the core points ``psutil.PROCFS_PATH`` at the configured root).
 
-``info`` reads ``<procfs_root>/cpuinfo`` (and, for what ARM kernels leave out of it, the CPU's
-``<sysfs_root>/devices/system/cpu/cpuN/`` topology and cpufreq files). Usage and memory come from psutil,
-which reads the running kernel's /proc (``psutil.PROCFS_PATH``), not the configured root.
-
-Field by field, x86 / ARM (``/proc/cpuinfo`` keys; ARM has no vendor or model strings):
+``cpu_info()`` reads ``cpuinfo`` and, for what ARM kernels leave out of it, the CPU's
+``<sysfs_root>/devices/system/cpu/cpuN/`` topology and cpufreq files. Field by field, x86 / ARM
+(``/proc/cpuinfo`` keys; ARM has no vendor or model strings):
 
 * ``vendorId``: ``vendor_id`` / ``CPU implementer`` named as lscpu names it (``0x41`` -> ``"ARM"``);
 * ``family``: ``cpu family`` / ``CPU architecture``; ``model``: ``model`` / ``CPU part`` (strings);
@@ -19,14 +18,19 @@ Field by field, x86 / ARM (``/proc/cpuinfo`` keys; ARM has no vendor or model st
 * ``cacheSize``: ``cache size`` in KB (0 where absent); ``flags``: ``flags`` / ``Features``;
   ``microcode``: ``microcode`` (``""`` on ARM).
 
-Memory, psutil.virtual_memory() renamed to the spec's camelCase, all in bytes except the percentage:
-``total, available, used, usedPercent, free, active, inactive, buffers, cached, shared, slab``.
+Memory is psutil.virtual_memory() renamed to the spec's camelCase.
+
+Blocking: to print ``cpu MHz`` an x86 kernel asks every CPU for its clock in turn, which is slow on big
+machines, so the core runs these calls in its threadpool.
 """
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import psutil
+
+CAPABILITY = "systemperf"
 
 # lscpu's names for the implementers found on ARM boards (util-linux sys-utils/lscpu-arm.c)
 ARM_IMPLEMENTERS = {
@@ -120,11 +124,6 @@ def cpu_info(blocks: list[dict[str, str]], sysfs_cpus: Path) -> dict:
     return info
 
 
-def memory() -> dict:
-    vm = psutil.virtual_memory()
-    return {name: getattr(vm, field) for name, field in MEMORY_FIELDS.items()}
-
-
 def busy_percent(before, after) -> list[float]:
     """Per-CPU busy time between two ``psutil.cpu_times(percpu=True)`` readings, as psutil computes it:
     guest time is already inside user/nice so it is not counted twice, and idle + iowait is not busy."""
@@ -137,23 +136,35 @@ def busy_percent(before, after) -> list[float]:
     return usage
 
 
-class Collector:
-    """One sample of everything ``GET /platform/api/systemperf`` serves.
+class LinuxSystemperfDriver:
+    """Usage is measured between one ``usage()`` call and the previous one (never by sleeping). The
+    driver keeps its own previous reading rather than using ``psutil.cpu_percent(None)``, whose
+    baseline is kept per calling thread (calls run in the threadpool) and shared with anything else in
+    the process that calls it."""
 
-    Usage is measured between this sample and the previous one (never by sleeping). The first sample
-    has no previous one and gives the average since boot. The collector keeps its own previous reading
-    rather than using ``psutil.cpu_percent(None)``, whose baseline is kept per calling thread (the
-    sampler runs in a threadpool) and shared with anything else in the process that calls it.
-    """
+    name = "linux.systemperf"
+    blocking = True
 
-    def __init__(self, cpuinfo: Path, sysfs_cpus: Path):
-        self.cpuinfo, self.sysfs_cpus = cpuinfo, sysfs_cpus
+    def __init__(self, procfs_root: str | Path, sysfs_root: str | Path):
+        self.cpuinfo = Path(procfs_root, "cpuinfo")
+        self.sysfs_cpus = Path(sysfs_root, "devices", "system", "cpu")
         self._previous = None
 
-    def info(self) -> dict:
-        blocks = parse_cpuinfo(self.cpuinfo.read_text())
+    def probe(self) -> bool:
+        try:
+            self.cpu_info()
+        except OSError:
+            return False
+        return True
+
+    @property
+    def absent_reason(self) -> str:
+        return f"{self.cpuinfo} lists no processor"
+
+    def cpu_info(self) -> dict:
+        blocks = parse_cpuinfo(self.cpuinfo.read_text(errors="replace"))
         if not blocks:
-            raise ValueError(f"{self.cpuinfo} lists no processor")
+            raise OSError(errno.ENODATA, f"{self.cpuinfo} lists no processor")
         return cpu_info(blocks, self.sysfs_cpus)
 
     def usage(self) -> list[float]:
@@ -164,5 +175,10 @@ class Collector:
         self._previous = now
         return busy_percent(before, now)
 
-    def __call__(self) -> dict:
-        return {"cpu": {"info": self.info(), "usage": self.usage()}, "memory": memory()}
+    def memory(self) -> dict:
+        vm = psutil.virtual_memory()
+        return {name: getattr(vm, field) for name, field in MEMORY_FIELDS.items()}
+
+
+def create_driver(ctx, settings=None):
+    return LinuxSystemperfDriver(ctx.paths.procfs_root, ctx.paths.sysfs_root)

@@ -1,0 +1,20 @@
+"""The host paths of the generic Linux board that lie outside the configured roots (``sysfs_root``,
+``procfs_root``, ``dev_root``): files the installed OS keeps under ``/etc`` and ``/usr``, and the D-Bus
+system bus. This module is the one place their defaults are written; each is the default of a driver
+setting (``[plugins.linux.<capability>]``), so a container or a test points it elsewhere.
+"""
+from __future__ import annotations
+
+# The installation's id (systemd's machine-id(5)): 32 hex digits. [plugins.linux.host] machine_id_file
+MACHINE_ID_FILE = "/etc/machine-id"
+
+# The distribution's identity (os-release(5)): the first that exists is read, as systemd does.
+# [plugins.linux.system] os_release_files
+OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
+
+# Where distributions install pci.ids and usb.ids (hwdata on Debian and Fedora, pciutils' own copy on
+# older ones); the first folder that has a file wins. [plugins.linux.devmgr] ids_dir
+IDS_DIRS = ("/usr/share/hwdata", "/usr/share/misc")
+
+# The D-Bus system bus systemd listens on. [plugins.linux.services] bus_address
+SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket"
