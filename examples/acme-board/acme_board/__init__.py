@@ -10,12 +10,14 @@ Owns the plugin's hooks and its configuration, the ``[plugins.acme]`` section:
 
 Its drivers are asked before the generic Linux ones (OEM plugins come before ``trylast`` ones), so
 no ``tryfirst`` is needed; ``[drivers] gpio = ["linux.gpio"]`` in portald's config would override that.
+portald closes the drivers it uses when it stops (their ``close()``, in its threadpool); the board is
+closed here only when neither driver was chosen.
 """
 from __future__ import annotations
 
 from portald.hookspecs import hookimpl
 
-from .drivers import AcmeGpioDriver, AcmeLedDriver, Board, in_threadpool
+from .drivers import AcmeGpioDriver, AcmeLedDriver, Board
 from .protocol import McuLink
 
 __version__ = "1.0.0"
@@ -49,7 +51,7 @@ def portald_drivers(ctx):
         return {}
     # One board per daemon run (plugin modules are shared by every app in a process): both drivers
     # talk through its one link, so their exchanges queue on one lock.
-    board = ctx.memo("board", lambda: Board(McuLink(port, baudrate, timeout, offload=in_threadpool)))
+    board = ctx.memo("board", lambda: Board(McuLink(port, baudrate, timeout)))
     return {"gpio": AcmeGpioDriver(board), "led": AcmeLedDriver(board)}
 
 
@@ -63,11 +65,6 @@ def portald_startup(ctx):
         silent = board.asked and board.info is None
         ctx.set_absent(f"no ACME EDGE-200 MCU answered on {board.link.port}" if silent
                        else "other boards' drivers preferred ([drivers] in the config)")
-        board.close()
-
-
-@hookimpl
-def portald_shutdown(ctx):
-    board = ctx.memo("board", lambda: None)
-    if board is not None:
+        # Nothing else uses the link now (probing is over, no driver of ours serves a request), so this
+        # close never waits on an exchange; a port that did not answer was closed when probed.
         board.close()

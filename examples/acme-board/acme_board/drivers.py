@@ -1,45 +1,31 @@
 """The ``gpio`` and ``led`` drivers portald calls for the ACME EDGE-200, and the board they share.
 
-Owns the mapping from portald's driver interfaces (the docstrings of portald's ``gpio`` and ``led``
-plugins) to the MCU's commands, and identifying the MCU once per daemon run. Every failure reaches
-portald as ``OSError``, which its GPIO and LED routes answer 422 in their area's shape.
+Owns the mapping from portald's driver interfaces (the Protocols ``GpioDriver`` in portald's
+``plugins/gpio/interface.py`` and ``LedDriver`` in ``plugins/led/interface.py``; nothing is imported
+from portald: a driver only has to have their methods) to the MCU's commands, and identifying the MCU
+once per daemon run. Every failure reaches portald as ``OSError``, which its GPIO and LED routes answer
+422 in their area's shape.
+
+Both drivers set ``blocking = True``: opening and configuring a tty (``tcsetattr``, modem-line ioctls),
+flushing (``tcflush``) and closing it (the kernel may wait up to the port's ``closing_wait``, 30 s by
+default, for unsent output) are plain C calls gevent cannot make cooperative, and a USB-serial adapter
+that hangs in one would stop the whole daemon, logins included. portald therefore runs every call of
+these drivers in its threadpool, bounded by ``timeout_seconds``; the link's own lock keeps the
+exchanges of the two drivers one at a time.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
-
-import gevent
 
 from .protocol import Info, McuLink
 
 log = logging.getLogger(__name__)
 
 
-def in_threadpool(function: Callable, *args) -> Any:
-    """Run one serial exchange in gevent's threadpool (the ``offload`` of the daemon's link).
-
-    portald serves every request from one thread under gevent. gevent's monkey-patching makes pyserial's
-    ``select`` cooperative, but not the rest of what the link does: opening the tty and configuring it
-    (``tcsetattr``, modem-line ioctls), flushing its queues (``tcflush``) and closing it (the kernel may
-    wait up to the port's ``closing_wait``, 30 s by default, for unsent output) are plain C calls, and a
-    USB-serial adapter that hangs in one of them would stop the whole daemon, logins included. In a pool
-    thread they block only that thread while the hub keeps serving; the link's lock, taken by the calling
-    greenlet before this, keeps the exchanges one at a time.
-    """
-    result, error = gevent.get_hub().threadpool.apply(_outcome, (function, args))
-    if error is not None:
-        raise error
-    return result
-
-
-def _outcome(function: Callable, args: tuple) -> tuple[Any, OSError | None]:
-    # An exception escaping a pool thread is printed to stderr with its traceback by gevent's hub before
-    # it is re-raised in the caller; a refusal by the MCU is an answer, not a crash, so hand it over.
-    try:
-        return function(*args), None
-    except OSError as exc:
-        return None, exc
+def call_timeout(link: McuLink) -> float:
+    """How long portald lets one driver call take: an exchange is at most about three reply timeouts
+    (reply, resync, second reply), and it may first wait for the other driver's exchange."""
+    return 6 * link.timeout + 1
 
 
 class Board:
@@ -78,9 +64,15 @@ class AcmeGpioDriver:
     direction set again changes nothing, and the level of an input is refused (``ERR 3``, EPERM)."""
 
     name = "acme.gpio"
+    blocking = True  # see the module docstring
 
     def __init__(self, board: Board):
         self._board = board
+        self.timeout_seconds = call_timeout(board.link)
+
+    def close(self) -> None:
+        """At the daemon's stop: close the shared port (the other driver's close finds it closed)."""
+        self._board.close()
 
     def probe(self) -> bool:
         info = self._board.identify()
@@ -104,9 +96,15 @@ class AcmeLedDriver:
     """On/off LEDs; the MCU answers a ``LED SET`` once the LED shows the new state."""
 
     name = "acme.led"
+    blocking = True  # see the module docstring
 
     def __init__(self, board: Board):
         self._board = board
+        self.timeout_seconds = call_timeout(board.link)
+
+    def close(self) -> None:
+        """At the daemon's stop: close the shared port (the other driver's close finds it closed)."""
+        self._board.close()
 
     def probe(self) -> bool:
         info = self._board.identify()

@@ -2,8 +2,10 @@
 
 Owns the serial port and every byte on it: opening it lazily, one request/response exchange at a
 time, the timeout on every read, recognising replies, turning ``ERR`` lines into ``OSError`` and
-resynchronising after garbage. It knows nothing of portald; how the blocking exchange is run (directly,
-or in gevent's threadpool under the daemon) is the caller's choice (``offload``).
+resynchronising after garbage. It knows nothing of portald: every call blocks its caller until the
+exchange is over. Under the daemon the callers are threads of gevent's threadpool (portald runs the
+calls of a driver that sets ``blocking = True`` there), one per driver, so the link must be shared
+safely between native threads, not only between greenlets.
 """
 from __future__ import annotations
 
@@ -13,8 +15,6 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
-
 import serial
 
 log = logging.getLogger(__name__)
@@ -47,21 +47,28 @@ class Info:
     led_count: int
 
 
-def _direct(function: Callable, *args) -> Any:
-    return function(*args)
+def _os_lock():
+    """A lock native threads can wait on, also once gevent has patched the standard library.
+
+    The GPIO and the LED driver each run in their own pool thread and share this link. A patched
+    ``threading.Lock`` is a greenlet lock: a second native thread waiting on it while the first holds
+    it never wakes (it hangs), so the original, unpatched lock is taken when gevent is there.
+    """
+    try:
+        from gevent.monkey import get_original
+    except ImportError:  # not under gevent: the standard library is the original
+        return threading.Lock()
+    return get_original("threading", "Lock")()
 
 
 class McuLink:
     """One serial port to one ACME MCU, shared by every driver of the board."""
 
-    def __init__(self, port: str, baudrate: int = 115200, timeout: float = 1.0,
-                 offload: Callable[..., Any] = _direct):
+    def __init__(self, port: str, baudrate: int = 115200, timeout: float = 1.0):
         self.port, self.baudrate, self.timeout = port, baudrate, timeout
-        self._offload = offload
         # One request and its reply on the wire at a time: the replies carry no request id, so two
-        # interleaved exchanges would read each other's answers. Under the daemon ``threading`` is
-        # monkey-patched by gevent, so a greenlet waiting here yields to the others.
-        self._lock = threading.Lock()
+        # interleaved exchanges would read each other's answers.
+        self._lock = _os_lock()
         self._serial: serial.Serial | None = None
 
     # -- the commands ----------------------------------------------------------------------------------
@@ -88,13 +95,14 @@ class McuLink:
     # -- the exchange ----------------------------------------------------------------------------------
     def request(self, command: str, reply: re.Pattern[str]) -> re.Match[str]:
         """Send one command line, return its reply matched against ``reply``; ``OSError`` when the MCU
-        refuses (``ERR``), stays silent past the timeout, or answers garbage twice."""
+        refuses (``ERR``), stays silent past the timeout, or answers garbage twice. At most about
+        three ``timeout``s (a reply, a resync, the second reply), plus the wait for another exchange."""
         with self._lock:
-            return self._offload(self._exchange, command, reply)
+            return self._exchange(command, reply)
 
     def close(self) -> None:
         with self._lock:
-            self._offload(self._close)
+            self._close()
 
     def _exchange(self, command: str, reply: re.Pattern[str]) -> re.Match[str]:
         try:

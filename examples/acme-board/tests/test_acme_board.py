@@ -1,6 +1,6 @@
 """The ACME EDGE-200 plugin against its simulated MCU on a pseudo-terminal: the line protocol alone
-(replies, refusals, timeouts, resync after garbage, one exchange at a time, also under gevent), and the
-two drivers' interfaces as portald calls them. portald itself is not started here (its own suite drives
+(replies, refusals, timeouts, resync after garbage, one exchange at a time, also from two pool threads
+under gevent), and the two drivers' interfaces as portald calls them. portald itself is not started here (its own suite drives
 the plugin through the REST API)."""
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ for _name in _elsewhere:
 sys.path.insert(0, str(PACKAGE_ROOT))
 try:
     from acme_board import settings
-    from acme_board.drivers import AcmeGpioDriver, AcmeLedDriver, Board, in_threadpool
+    from acme_board.drivers import AcmeGpioDriver, AcmeLedDriver, Board
     from acme_board.mcu_sim import SimulatedMcu
     from acme_board.protocol import Info, McuLink
 finally:
@@ -197,15 +197,18 @@ def test_one_exchange_on_the_wire_at_a_time(link, mcu):
     assert len(mcu.requests) == 4 * 25 * 2  # no request was garbled and sent again
 
 
-def test_under_gevent_greenlets_share_the_link_and_the_hub_keeps_running():
-    """As in the daemon: standard library patched, exchanges in gevent's threadpool. Run in a child
-    process, because patching this test process would change every other test."""
+def test_under_gevent_both_drivers_share_the_link_from_pool_threads_and_the_hub_keeps_running():
+    """As in the daemon: standard library patched, and each driver's calls in gevent's threadpool
+    through portald's ``BlockingDriver`` (what portald does with ``blocking = True``). There is one per
+    driver, so a GPIO call and an LED call run in two native threads at once and meet at the link's
+    lock. Run in a child process, because patching this test process would change every other test."""
     script = textwrap.dedent(f"""
         from gevent import monkey
         monkey.patch_all()
         import sys, gevent
         sys.path.insert(0, {str(PACKAGE_ROOT)!r})
-        from acme_board.drivers import in_threadpool
+        from portald.drivers import BlockingDriver
+        from acme_board.drivers import AcmeGpioDriver, AcmeLedDriver, Board
         from acme_board.mcu_sim import SimulatedMcu
         from acme_board.protocol import McuLink
 
@@ -217,20 +220,27 @@ def test_under_gevent_greenlets_share_the_link_and_the_hub_keeps_running():
                 ticks += 1
 
         with SimulatedMcu() as mcu:
-            link = McuLink(mcu.port, timeout=2, offload=in_threadpool)
-            def worker(pin):
+            board = Board(McuLink(mcu.port, timeout=2))
+            gpio, led = BlockingDriver(AcmeGpioDriver(board)), BlockingDriver(AcmeLedDriver(board))
+            def gpio_worker(pin):
                 for _ in range(20):
-                    assert link.gpio_read(pin) == (0 if pin < 4 else 1, 0), pin
-                    assert link.led_set(pin % 4, True) is True
+                    assert gpio.read(pin) == {{"dir": 0 if pin < 4 else 1, "level": 0}}, pin
+            def led_worker(index):
+                for _ in range(20):
+                    led.set(index, True)
+                    assert led.get(index) is True, index
             clock = gevent.spawn(ticker)
             mcu.delay = 0.3
-            link.info()                      # the hub keeps serving while a reply is awaited
+            assert gpio.probe() and led.probe()  # the hub keeps serving while a reply is awaited
             mcu.delay = 0
             assert ticks >= 10, ticks
-            gevent.joinall([gevent.spawn(worker, pin) for pin in range(8)], raise_error=True, timeout=30)
-            assert len(mcu.requests) == 1 + 8 * 20 * 2, len(mcu.requests)
+            workers = [gevent.spawn(gpio_worker, pin) for pin in range(8)]
+            workers += [gevent.spawn(led_worker, index) for index in range(4)]
+            gevent.joinall(workers, raise_error=True, timeout=30)
+            assert len(mcu.requests) == 1 + 8 * 20 + 4 * 20 * 2, len(mcu.requests)
             clock.kill()
-            link.close()
+            gpio.close()
+            led.close()
         print("fine")
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
@@ -241,7 +251,7 @@ def test_under_gevent_greenlets_share_the_link_and_the_hub_keeps_running():
 
 @pytest.fixture
 def board(mcu):
-    made = Board(McuLink(mcu.port, timeout=TIMEOUT, offload=in_threadpool))
+    made = Board(McuLink(mcu.port, timeout=TIMEOUT))
     yield made
     made.close()
 
@@ -251,6 +261,21 @@ def test_drivers_probe_true_and_count_what_the_mcu_reports(board, mcu):
     assert gpio.probe() and led.probe()
     assert (gpio.count(), led.count()) == (8, 4)
     assert mcu.requests == ["INFO?"]  # the board is identified once for both drivers
+
+
+def test_drivers_run_in_portalds_threadpool_each_call_bounded(board):
+    for driver in (AcmeGpioDriver(board), AcmeLedDriver(board)):
+        # a call may wait for the other driver's exchange, then make its own: two of ~3 reply timeouts
+        assert driver.blocking is True and driver.timeout_seconds == 6 * TIMEOUT + 1
+
+
+def test_closing_either_driver_closes_the_shared_port(board, mcu):
+    gpio, led = AcmeGpioDriver(board), AcmeLedDriver(board)
+    assert gpio.probe() and board.link._serial is not None
+    gpio.close()
+    assert board.link._serial is None
+    led.close()  # already closed: harmless
+    assert led.probe() and gpio.read(0) == {"dir": 0, "level": 0}  # and reopened on the next exchange
 
 
 def test_gpio_driver_follows_the_interface(board, mcu):
@@ -280,7 +305,7 @@ def test_led_driver_follows_the_interface(board, mcu):
 
 
 def test_probe_is_false_quietly_when_the_port_does_not_exist(tmp_path, caplog):
-    board = Board(McuLink(str(tmp_path / "ttyACME0"), timeout=TIMEOUT, offload=in_threadpool))
+    board = Board(McuLink(str(tmp_path / "ttyACME0"), timeout=TIMEOUT))
     with caplog.at_level("INFO"):
         assert AcmeGpioDriver(board).probe() is False
         assert AcmeLedDriver(board).probe() is False
