@@ -1,7 +1,8 @@
 """The ``system`` driver of the generic Linux board: the running OS and the device's primary address.
 
-The OS: the kernel's name, release and architecture from ``uname(2)`` (what this kernel says of itself;
-no root applies), the distribution's ``PRETTY_NAME`` from os-release(5) (the first of
+The OS: the kernel's name, release and architecture from ``<procfs_root>/sys/kernel/{ostype,osrelease,
+arch}`` (``arch`` since Linux 6.1), each falling back to ``uname(2)`` of the running kernel where the file
+is missing; the distribution's ``PRETTY_NAME`` from os-release(5) (the first of
 ``[plugins.linux.system] os_release_files`` that exists, as systemd reads it).
 
 The primary address: the interface carrying the default route in ``<procfs_root>/net/route`` (the lowest
@@ -22,6 +23,7 @@ from pydantic import Field
 from portald.settings import Settings as _Settings
 
 from . import host_paths
+from .sysfs import read_attr_or_none
 
 CAPABILITY = "system"
 
@@ -68,6 +70,7 @@ class LinuxSystemDriver:
 
     def __init__(self, procfs_root: str | Path, os_release_files: list[str]):
         self.route_file = Path(procfs_root, "net", "route")
+        self.kernel = Path(procfs_root, "sys", "kernel")
         self.os_release_files = [Path(f) for f in os_release_files]
         self._pretty_name: str | None = None
 
@@ -88,8 +91,12 @@ class LinuxSystemDriver:
 
     def os(self) -> dict[str, str]:
         kernel = os.uname()
-        return {"name": kernel.sysname.lower(), "arch": kernel.machine, "release": kernel.release,
-                "pretty_name": self.pretty_name()}
+
+        def sysctl(name: str, fallback: str) -> str:
+            return read_attr_or_none(self.kernel / name) or fallback
+
+        return {"name": sysctl("ostype", kernel.sysname).lower(), "arch": sysctl("arch", kernel.machine),
+                "release": sysctl("osrelease", kernel.release), "pretty_name": self.pretty_name()}
 
     def primary_address(self) -> tuple[str, str]:
         addresses = psutil.net_if_addrs()
