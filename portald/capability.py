@@ -4,16 +4,14 @@ A capability plugin serves one API area (``hwmon``, ``gpio``, ...). Instead of w
 start-up / blueprints / profile hooks by hand, it declares a ``Capability`` and exports its hooks::
 
     CAPABILITY = Capability(
-        "brightness", BrightnessDriver,                   # name (= plugin name) and driver Protocol
-        absent="no brightness driver found a backlight",  # why, when no driver probed true
-        profile=lambda ctx, driver: {"perif:brightness": int(driver is not None)},
+        "power", PowerDriver,                             # name (= plugin name) and driver Protocol
+        absent="no redundant-power driver",               # why, when no driver probed true
+        profile=lambda ctx, driver: {"perif:redundant_power": int(driver is not None)},
         blueprints=routes.blueprint,                      # fn(ctx) -> Blueprint or [Blueprint]
-        settings=Settings,                                # model of [plugins.brightness], optional
+        settings=Settings,                                # model of [plugins.power], optional
         events={"pwrstatus": event_source},               # event name -> fn(ctx) -> source | None
     )
-    portald_capabilities = CAPABILITY.portald_capabilities
-    portald_startup = CAPABILITY.portald_startup
-    ...                                                   # or: CAPABILITY.export(globals())
+    CAPABILITY.export(globals())                          # the plugin's hooks, built from the above
 
 What it gives the core: the Protocol every driver offered for ``name`` must satisfy (checked by
 ``portald.contract`` before a driver is used), the settings model (validated at start-up: a bad table
