@@ -130,9 +130,9 @@ def test_units_converted_from_kernel_units(tmp_path):
     assert result == {
         "temperature": [
             {"name": "testchip temp1", "value": -5.25, "unit": "Celsius"},
-            {"name": "testchip temp2", "value": 47.24, "unit": "Celsius"},
+            {"name": "testchip temp2", "value": 47.236, "unit": "Celsius"},
         ],
-        "voltage": [{"name": "testchip in0", "value": 1.23, "unit": "Volt"}],
+        "voltage": [{"name": "testchip in0", "value": 1.234, "unit": "Volt"}],
         "current": [{"name": "testchip curr1", "value": 15.26, "unit": "A"}],
         "fanspeed": [{"name": "testchip fan1", "value": 1234, "unit": "RPM"}],
     }
@@ -140,11 +140,32 @@ def test_units_converted_from_kernel_units(tmp_path):
     assert isinstance(result["voltage"][0]["value"], float)
 
 
+@pytest.mark.parametrize("raw,text", [(792, "0.792"), (12345, "12.345"), (45000, "45.0"), (-5250, "-5.25"),
+                                      (1, "0.001"), (-1, "-0.001"), (229500, "229.5"), (3300, "3.3")])
+def test_values_keep_the_kernels_full_resolution(tmp_path, raw, text):
+    make_chip(tmp_path, 0, {"name": "testchip", "in0_input": raw, "temp1_input": raw, "curr1_input": raw})
+    result = LinuxHwmonDriver(tmp_path).read()
+    for kind in ("voltage", "temperature", "current"):
+        assert json.dumps(result[kind][0]["value"]) == text, kind
+
+
+def test_every_millivalue_prints_as_its_exact_decimal(tmp_path):
+    """No float noise anywhere in the range sensors report: 0.1 + 0.2-style artefacts would show here."""
+    from decimal import Decimal
+
+    make_chip(tmp_path, 0, {"name": "testchip", **{f"in{i}_input": i * 7919 - 400000 for i in range(200)}})
+    for sensor in LinuxHwmonDriver(tmp_path).read()["voltage"]:
+        raw = int(sensor["name"].split(" in")[1]) * 7919 - 400000
+        assert Decimal(json.dumps(sensor["value"])) == Decimal(raw) / 1000
+    for raw in range(-300000, 300000):
+        assert Decimal(repr(raw / 1000)) == Decimal(raw) / 1000
+
+
 def test_garbage_input_is_skipped_and_neighbours_still_read():
     voltages = by_name(LinuxHwmonDriver(TREES["desktop-q370"] / "sys").read(), "voltage")
     assert "nct6775 in6" not in voltages  # in6_input holds "not a number"
-    assert voltages["nct6775 in5"] == 1.02
-    assert voltages["3VSB"] == 3.42
+    assert voltages["nct6775 in5"] == 1.024
+    assert voltages["3VSB"] == 3.424
 
 
 def test_input_that_is_a_directory_is_skipped(copy_machine):
@@ -154,7 +175,7 @@ def test_input_that_is_a_directory_is_skipped(copy_machine):
     in3.mkdir()
     voltages = by_name(LinuxHwmonDriver(sys_dir).read(), "voltage")
     assert "nct6775 in3" not in voltages
-    assert voltages["nct6775 in2"] == 3.38
+    assert voltages["nct6775 in2"] == 3.376
 
 
 @pytest.mark.parametrize("code", [errno.EIO, errno.ENODATA, errno.ENXIO, errno.EAGAIN])
@@ -278,7 +299,7 @@ def test_device_subfolder_layout_is_read():
     assert not (chip / "name").exists() and (chip / "device" / "name").exists()
     result = LinuxHwmonDriver(chip.parent.parent.parent).read()
     assert by_name(result, "temperature")["w83627hf temp1"] == 36.0
-    assert by_name(result, "voltage")["w83627hf in0"] == 1.1
+    assert by_name(result, "voltage")["w83627hf in0"] == 1.104
     assert by_name(result, "current")["w83627hf curr1"] == 1.83
     assert by_name(result, "fanspeed")["w83627hf fan1"] == 4687
 
@@ -298,6 +319,15 @@ def test_hwmon_dir_wins_over_device_subfolder(tmp_path):
 def test_chip_without_name_file_is_named_after_hwmon_dir(tmp_path):
     make_chip(tmp_path, 3, {"temp1_input": 40000})
     assert names(LinuxHwmonDriver(tmp_path).read(), "temperature") == ["hwmon3 temp1"]
+
+
+def test_clashing_names_of_a_chip_without_name_are_not_prefixed_twice(tmp_path):
+    make_chip(tmp_path, 4, {"temp1_label": "CPU", "temp1_input": 40000, "temp2_input": 41000})
+    make_chip(tmp_path, 5, {"name": "acpitz", "temp1_label": "CPU", "temp1_input": 42000})
+    make_chip(tmp_path, 6, {"temp1_label": "Board", "temp1_input": 43000, "temp2_label": "Board", "temp2_input": 44000})
+    assert names(LinuxHwmonDriver(tmp_path).read(), "temperature") == [
+        "hwmon4 CPU", "hwmon4 temp2", "acpitz.hwmon5 CPU", "hwmon6 temp1", "hwmon6 temp2",
+    ]
 
 
 def test_chips_and_sensors_ordered_numerically(tmp_path):

@@ -8,8 +8,10 @@ Kernel layout (Documentation/hwmon/sysfs-interface.rst): each ``hwmon<N>`` entry
 is a symlink into ``/sys/devices/...``. A sensor is a group of files sharing a
 ``<kind><n>_`` prefix: ``_input`` (the reading), optionally ``_label`` and
 ``_enable``. Kinds and kernel units: ``temp`` milli-degC, ``in`` mV, ``curr``
-mA, ``fan`` RPM. Output units are "Celsius", "Volt", "A", "RPM"; temperature,
-voltage and current are rounded to 2 decimals, fan speed is an int.
+mA, ``fan`` RPM. Output units are "Celsius", "Volt", "A", "RPM". Values keep the
+kernel's full resolution: temperature, voltage and current are the kernel's
+integer divided by 1000, a float that prints as exactly that decimal (792 mV is
+``0.792``, 12345 mV ``12.345``, 45000 millidegrees ``45.0``); fan speed is an int.
 
 Sensors are skipped, never raised, when ``_input`` cannot be read or does not
 hold an integer (EIO, ENODATA, ENXIO... happen on real chips whose channel is
@@ -20,16 +22,18 @@ Naming rule. Names are unique within each kind's list, and are computed from
 the sensor files that exist (a ``<kind><n>_input`` file is present) before any
 value is read, so a sensor that fails to read or is disabled keeps its name and
 never renames its neighbours. ``<chip>`` is the chip's ``name`` attribute, or
-``hwmon<N>`` when it has none.
+``hwmon<N>`` when it has none; ``<where>`` tells two chips of one name apart:
+``<chip>.hwmon<N>``, or just ``hwmon<N>`` for a chip without a name (never
+``hwmon4.hwmon4``).
 
 1. A sensor's own name is its label (``_label`` stripped, when the file is
-   readable and not empty), otherwise ``"<chip> <kind><n>"``, e.g.
-   ``"nct6775 in0"``, ``"acpitz temp1"``.
+   readable and not empty), otherwise chip and channel, ``"<chip> <kind><n>"``,
+   e.g. ``"nct6775 in0"``, ``"acpitz temp1"``, ``"hwmon4 temp1"``.
 2. When two or more sensors of one kind share an own name, every one of them
-   becomes ``"<chip>.hwmon<N> <label>"``, or ``"<chip>.hwmon<N> <kind><n>"``
-   if unlabelled, e.g. ``"coretemp.hwmon1 Core 0"``, ``"acpitz.hwmon3 temp1"``.
+   becomes ``"<where> <label>"``, or ``"<where> <kind><n>"`` if unlabelled, e.g.
+   ``"coretemp.hwmon1 Core 0"``, ``"acpitz.hwmon3 temp1"``, ``"hwmon4 CPU"``.
 3. If names are still shared after step 2 (one chip giving two of its own
-   sensors the same label), those become ``"<chip>.hwmon<N> <kind><n>"``.
+   sensors the same label), those become ``"<where> <kind><n>"``.
 
 Order: chips by numeric hwmon index (hwmon2 before hwmon10), then sensors by
 numeric index (temp2 before temp10).
@@ -73,6 +77,11 @@ class _Sensor:
     @property
     def attr_name(self) -> str:
         return f"{self.kind}{self.index}"
+
+    @property
+    def where(self) -> str:
+        own = f"hwmon{self.hwmon}"
+        return own if self.chip == own else f"{self.chip}.{own}"
 
     def path(self, suffix: str) -> Path:
         return self.folder / f"{self.attr_name}_{suffix}"
@@ -149,7 +158,9 @@ class LinuxHwmonDriver:
             log.debug("skipping unreadable %s", sensor.path("input"))
             return None
         _, divisor, _ = KINDS[sensor.kind]
-        return raw if divisor == 1 else round(raw / divisor, 2)
+        # No rounding: int / int is correctly rounded, so the float is the one nearest to the kernel's
+        # decimal and its repr (what JSON prints) is that decimal itself, digit for digit.
+        return raw if divisor == 1 else raw / divisor
 
 
 def _unique_names(sensors: list[_Sensor]) -> list[str]:
@@ -162,7 +173,7 @@ def _unique_names(sensors: list[_Sensor]) -> list[str]:
 def _rename_shared(sensors, names, suffix) -> list[str]:
     counts = Counter(zip((s.kind for s in sensors), names))
     return [
-        f"{s.chip}.hwmon{s.hwmon} {suffix(s)}" if counts[s.kind, name] > 1 else name
+        f"{s.where} {suffix(s)}" if counts[s.kind, name] > 1 else name
         for s, name in zip(sensors, names)
     ]
 
