@@ -153,13 +153,10 @@ class LinuxSystemperfDriver:
     def probe(self) -> bool:
         try:
             self.cpu_info()
-        except OSError:
+        except OSError as exc:
+            self.absent_reason = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror or str(exc)
             return False
         return True
-
-    @property
-    def absent_reason(self) -> str:
-        return f"{self.cpuinfo} lists no processor"
 
     def cpu_info(self) -> dict:
         blocks = parse_cpuinfo(self.cpuinfo.read_text(errors="replace"))
