@@ -1,10 +1,11 @@
 """Board identity from the kernel's DMI/SMBIOS export, ``<sysfs_root>/class/dmi/id/*``.
 
-The ``board`` capability (``portald_plugins.host.interface.BoardDriver``): ``read()`` returns the DMI
-fields by their sysfs names (``product_name``, ``product_serial``, ``product_uuid``, ``board_name``,
-``bios_version``, ...). Fields the kernel hides from non-root readers or that are missing are left out.
-ARM boards without SMBIOS have no folder: the probe is then false. ``ec_version`` is never given here: embedded controllers have no generic kernel
-interface, so only an OEM board plugin that talks to its EC can fill it in.
+The ``board`` capability (Protocol ``BoardDriver`` in ``plugins/host/interface.py``): ``read()`` returns
+the DMI fields by their sysfs names (``product_name``, ``product_serial``, ``product_uuid``,
+``board_name``, ``bios_version``, ...). Fields the kernel hides from non-root readers or that are missing
+are left out. ARM boards without SMBIOS have no folder: the probe is then false. ``ec_version`` is never
+given here: embedded controllers have no generic kernel interface, so only an OEM board plugin that
+talks to its EC can fill it in.
 """
 from __future__ import annotations
 
