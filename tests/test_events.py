@@ -114,8 +114,8 @@ def test_stream_cap_answers_503(make_app, tmp_path):
 def test_heartbeat_comment_between_events(make_app):
     app = make_app(board="auto", server={"heartbeat_seconds": 0.05})
     client = app.test_client()
-    # snmptrap has no source here: nothing but heartbeats can arrive
-    response = client.get("/platform/api/events?events=snmptrap", headers={**bearer(admin_token(client)), **SSE}, buffered=False)
+    # hwmon is declared but has no sensors under the empty sysfs root: nothing but heartbeats can arrive
+    response = client.get("/platform/api/events?events=hwmon", headers={**bearer(admin_token(client)), **SSE}, buffered=False)
     chunks = iter(response.response)
     with gevent.Timeout(2):
         assert next(chunks) == b": stream open\n\n"
@@ -130,6 +130,30 @@ def test_events_need_a_token_and_query_token_works(client):
     streamed = client.get(f"/platform/api/events?token={token}", headers=SSE, buffered=False)
     assert streamed.status_code == 200
     streamed.close()
+
+
+def test_an_event_no_plugin_declares_is_refused_and_a_declared_one_is_accepted(make_app, tmp_path):
+    """Event names come from the plugins' declarations, not from a list in the events plugin."""
+    folder = tmp_path / "plugins.d"
+    folder.mkdir()
+    (folder / "sneaky.py").write_text(
+        "from portald.hookspecs import hookimpl\n\n"
+        "class Source:\n    def snapshot(self):\n        return {}\n\n"
+        "@hookimpl\ndef portald_event_sources(ctx):\n    return {'sneaky': Source()}\n")
+    (folder / "traps.py").write_text(
+        "from portald.capability import Capability\n\n"
+        "CAPABILITY = Capability('traps', None, events={'snmptrap': lambda ctx: None})\n"
+        "CAPABILITY.export(globals())\n")
+    app = make_app()
+    client = app.test_client()
+    headers = {**bearer(admin_token(client)), **SSE}
+    bus = app.extensions["portald"].host.events
+    assert "sneaky" not in bus.pumps and "sneaky" not in bus.declared
+    assert "snmptrap" in bus.declared and "snmptrap" not in bus.pumps  # declared, no data here
+    assert client.get("/platform/api/events?events=sneaky", headers=headers).status_code == 400
+    response = client.get("/platform/api/events?events=snmptrap", headers=headers, buffered=False)
+    assert response.status_code == 200
+    response.close()
 
 
 def test_unknown_event_filter_is_400(client, admin_headers):
@@ -175,9 +199,10 @@ def test_a_new_subscriber_gets_unchanged_data_after_everyone_left(make_app, tmp_
     folder = tmp_path / "plugins.d"
     folder.mkdir()
     (folder / "steady.py").write_text(
-        "from portald.hookspecs import hookimpl\n\n"
+        "from portald.capability import Capability\n\n"
         "class Steady:\n    interval = 0.01\n    def snapshot(self):\n        return {'vin1State': 1}\n\n"
-        "@hookimpl\ndef portald_event_sources(ctx):\n    return {'snmptrap': Steady()}\n")
+        "CAPABILITY = Capability('steady', None, events={'snmptrap': lambda ctx: Steady()})\n"
+        "CAPABILITY.export(globals())\n")
     app = make_app()
     client = app.test_client()
     headers = {**bearer(admin_token(client)), **SSE}
@@ -188,10 +213,10 @@ def test_a_new_subscriber_gets_unchanged_data_after_everyone_left(make_app, tmp_
 
 
 def test_logout_ends_an_open_stream(make_app):
-    app = make_app(server={"heartbeat_seconds": 0.05})
+    app = make_app(board="auto", server={"heartbeat_seconds": 0.05})
     client = app.test_client()
     token = admin_token(client)
-    response = client.get("/platform/api/events?events=snmptrap", headers={**bearer(token), **SSE}, buffered=False)
+    response = client.get("/platform/api/events?events=hwmon", headers={**bearer(token), **SSE}, buffered=False)
     chunks = iter(response.response)
     with gevent.Timeout(2):
         assert next(chunks) == b": stream open\n\n"
