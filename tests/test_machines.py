@@ -59,12 +59,14 @@ NOT_DATA = {
 }
 
 # path -> {value path (dotted, "*" = every key or item; "" = the whole answer): why it is not the tree's}
-UNAME = "uname(2) of the kernel running the tests: no root applies to it"
+UNAME = ("uname(2) of the kernel running the tests: the driver reads <procfs_root>/sys/kernel/arch, which no "
+         "tree records, and falls back to it")
 MACHINE_DEPENDENT: dict[str, dict[str, str]] = {
     "/platform/api/host/info": {"kernelArch": UNAME},
     "/edgehub/api/profile": {"os:arch": UNAME,
-                             "os:description": "without an os-release file (no tree has one), the running "
-                                               "kernel's uname: Linux <release>"},
+                             "os:description": "without an os-release file (no tree records one) the profile says "
+                                               "Linux <release>, and no tree records sys/kernel/osrelease either: "
+                                               "the release of the kernel running the tests"},
     "/platform/api/perif/disk": {
         f"*.partitions.*.{key}": "statvfs cannot be pointed at a fixture: usage is measured on this machine's "
                                  "filesystem under the rootfs setting (the files keep the numbers recorded "
