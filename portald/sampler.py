@@ -3,8 +3,10 @@
 A sampler collects its source every ``interval`` seconds in one greenlet and keeps the latest snapshot;
 every reader shares that snapshot, so N concurrent requests cost one collection, not N. It starts on the
 first ``latest()`` and stops after ``idle_stop`` seconds without a reader, so an idle daemon costs no
-CPU. Slow or blocking sources (C libraries, big /proc walks) set ``in_thread`` to run the collection in
-gevent's threadpool and ``timeout`` to bound it.
+CPU. A collection runs in the sampler's greenlet, bounded by ``timeout``; a source that blocks (C
+libraries, big /proc walks, buses that stall) is a method of a driver that declares ``blocking = True``,
+which the core already runs in the threadpool (``portald.drivers.BlockingDriver``), so a sampler never
+offloads anything itself.
 """
 from __future__ import annotations
 
@@ -24,15 +26,14 @@ class SampleFailed(Exception):
 
 class Sampler:
     def __init__(self, name: str, collect: Callable[[], Any], interval: float = 2.0, idle_stop: float = 30.0,
-                 in_thread: bool = False, timeout: float = 10.0, clock: Callable[[], float] = time.monotonic):
+                 timeout: float = 10.0, clock: Callable[[], float] = time.monotonic):
         self.name, self._collect, self.interval, self.idle_stop = name, collect, interval, idle_stop
-        self.in_thread, self.timeout, self._clock = in_thread, timeout, clock
+        self.timeout, self._clock = timeout, clock
         self._value: Any = None
         self._error: str | None = None
         self._ready = Event()
         self._greenlet: gevent.Greenlet | None = None
         self._last_read = 0.0
-        self._stuck = None  # the threadpool result of a collection that has not returned
         self.collections = 0
 
     @property
@@ -53,29 +54,26 @@ class Sampler:
 
     def _collect_once(self) -> None:
         try:
-            if self.in_thread and self._stuck is not None and not self._stuck.ready():
-                # a thread still blocked in the last collection (a wedged bus) is not joined by
-                # another one each round: that would take every threadpool thread, logins included
-                raise SampleFailed(f"{self.name}: the previous collection has not returned yet")
             with gevent.Timeout(self.timeout):
-                if self.in_thread:
-                    self._stuck = gevent.get_hub().threadpool.spawn(self._collect)
-                    value = self._stuck.get()
-                    self._stuck = None
-                else:
-                    value = self._collect()
+                value = self._collect()
         except gevent.Timeout:
-            self._error = f"{self.name}: collection timed out after {self.timeout:g} s"
-            log.warning("%s", self._error)
+            self._failed(f"{self.name}: collection timed out after {self.timeout:g} s")
         except SampleFailed as exc:
             self._error = str(exc)
         except Exception as exc:  # a broken source must not kill the sampler
-            self._error = f"{self.name}: {exc}"
-            log.warning("sampling %s failed: %s", self.name, exc)
+            self._failed(f"{self.name}: {exc}")
         else:
+            if self._error is not None:
+                log.info("sampling %s works again", self.name)
             self._value, self._error = value, None
         self.collections += 1
         self._ready.set()
+
+    def _failed(self, error: str) -> None:
+        # logged when it starts or changes, not every round of a source that stays broken
+        if error != self._error:
+            log.warning("sampling failed: %s", error)
+        self._error = error
 
     def _run(self) -> None:
         log.debug("sampler %s started", self.name)

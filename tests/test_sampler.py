@@ -55,11 +55,27 @@ def test_collection_error_is_reported_and_sampler_recovers():
     sampler.stop()
 
 
-def test_blocking_collection_in_thread_times_out_without_blocking_the_hub():
-    sampler = Sampler("t", lambda: time.sleep(0.5), in_thread=True, timeout=0.1, interval=10)
+class _Source:
+    """A blocking driver's read, wrapped by the core as every ``blocking = True`` driver is."""
+
+    name = "test.source"
+    blocking = True
+
+    def __init__(self, read):
+        self.read = read
+
+
+def _blocking(read, timeout: float):
+    from portald.drivers import BlockingDriver
+
+    return BlockingDriver(_Source(read), timeout).read
+
+
+def test_blocking_collection_times_out_without_blocking_the_hub():
+    sampler = Sampler("t", _blocking(lambda: time.sleep(0.5), 0.1), timeout=5, interval=10)
     ticks = []
     ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.01)) for _ in range(10)])
-    with pytest.raises(SampleFailed, match="timed out"):
+    with pytest.raises(SampleFailed, match="did not answer within"):
         sampler.latest()
     ticker.join()
     assert len(ticks) == 10
@@ -77,7 +93,7 @@ def test_a_wedged_collection_holds_one_thread_not_one_per_round():
         release.wait(10)
         return "late"
 
-    sampler = Sampler("t", wedged, in_thread=True, timeout=0.05, interval=0.01, idle_stop=10)
+    sampler = Sampler("t", _blocking(wedged, 0.05), interval=0.01, idle_stop=10)
     with pytest.raises(SampleFailed):
         sampler.latest()
     gevent.sleep(0.3)  # many rounds
