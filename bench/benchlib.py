@@ -19,6 +19,14 @@ from pathlib import Path
 HOST = "127.0.0.1"
 PING = "/platform/api/ping"
 HWMON = "/platform/api/hwmon"
+# "One GET of each main endpoint" (the warm state of bench/idle_rss.py): every area's JSON resource
+MAIN_ENDPOINTS = (
+    "/edgehub/api/profile", "/platform/api/plugins", "/platform/api/hwmon", "/platform/api/systemperf",
+    "/platform/api/processes", "/platform/api/devmgr", "/platform/api/service/list", "/platform/api/host/info",
+    "/platform/api/host/display/count", "/platform/api/perif/disk", "/platform/api/perif/led",
+    "/platform/api/perif/gpio/all", "/platform/api/perif/brightness", "/platform/api/perif/wdt",
+    "/platform/api/perif/redundant_power", "/platform/api/etp/userdata", "/platform/api/etp/devicedata",
+)
 DEFAULT_PASSWORD = "p@ssw0rd"
 BENCH_PASSWORD = "bench-Passw0rd-1"
 PORTALD = Path(sys.executable).with_name("portald")  # the console script next to the venv's python
@@ -94,6 +102,28 @@ def admin_token(port: int) -> str:
     return _login(port, BENCH_PASSWORD)
 
 
+def seed_admin_password(state_dir: Path, password: str = BENCH_PASSWORD) -> None:
+    """Give a state dir that the daemon has not started on yet a non-default admin password, written
+    by the portald under test itself, so that one login gives a full token."""
+    from portald.auth.admin_account import AdminAccount
+    from portald.state import StateStore
+
+    AdminAccount(StateStore(state_dir)).set_password(password)
+
+
+def warm_up(port: int, password: str = BENCH_PASSWORD) -> dict[str, int]:
+    """One admin login, then one GET of each main endpoint; returns {path: status}. A 5xx or a
+    refused login is a BenchError (404 and 204 are what some areas answer without hardware)."""
+    token = _login(port, password)
+    statuses = {}
+    for path in MAIN_ENDPOINTS:
+        status, _, body = request(port, "GET", path, token=token, timeout=30)
+        if status >= 500:
+            raise BenchError(f"GET {path} answered {status}: {body[:300]!r}")
+        statuses[path] = status
+    return statuses
+
+
 def _die_with_parent() -> None:
     """In the child: get SIGTERM if the bench script itself dies (even by SIGKILL)."""
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -154,9 +184,12 @@ def started(name: str, argv: list[str], port: int, log_path: Path):
         server.stop()
 
 
-def portald(workdir: Path):
-    """portald --sim --http on a free 127.0.0.1 port with a fresh state dir inside workdir."""
+def portald(workdir: Path, seed_password: bool = False):
+    """portald --sim --http on a free 127.0.0.1 port with a fresh state dir inside workdir (with
+    ``seed_password``, one whose admin password is already ``BENCH_PASSWORD``)."""
     port = free_port()
-    argv = [str(PORTALD), "run", "--sim", "--http", "--listen", f"{HOST}:{port}",
-            "--state-dir", str(workdir / "portald-state")]
+    state = workdir / "portald-state"
+    if seed_password:
+        seed_admin_password(state)
+    argv = [str(PORTALD), "run", "--sim", "--http", "--listen", f"{HOST}:{port}", "--state-dir", str(state)]
     return started("portald", argv, port, workdir / "portald.log")

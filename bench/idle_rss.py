@@ -1,30 +1,32 @@
-"""Idle footprint of portald: resident memory and the CPU it burns while nobody calls it.
+"""Idle footprint of portald: resident memory and the CPU it burns while nobody calls it, fresh and warm.
 
-Starts portald --sim --http on a free 127.0.0.1 port with a temporary state dir, logs in (default
-password -> change it -> full admin token) and reads /platform/api/hwmon once so that the
-background sampler is running, then waits --wait seconds (default 60) without any request and
-reports, from /proc/PID:
-  - RSS (VmRSS of /proc/PID/status) at the start and at the end of the idle period, and the peak
-    (VmHWM);
-  - CPU seconds used during the idle period (utime+stime of /proc/PID/stat, end minus start), also
-    as a percentage of one core.
-Then stops portald (SIGTERM, then kill).
+Each run starts portald --sim --http on a free 127.0.0.1 port with a new state dir whose admin
+password is already set (so that one login gives a full token), then reads /proc/PID:
+  - fresh: --wait seconds (default 60) after the first 200 answer, no request in between;
+  - warm: then one admin login and one GET of each main endpoint (benchlib.MAIN_ENDPOINTS: every
+    area's JSON resource, hwmon, systemperf and processes included, so their samplers run), then
+    --wait seconds without any request.
+Reported per state: RSS (VmRSS of /proc/PID/status) and CPU seconds used during the idle period
+(utime+stime of /proc/PID/stat), also as a percentage of one core; and the peak RSS (VmHWM) of the
+run. With --runs N (default 1) the daemon is started N times and the medians are reported.
+Then portald is stopped (SIGTERM, then kill).
 
-    .venv/bin/python bench/idle_rss.py [--wait 60] [--json]
+    .venv/bin/python bench/idle_rss.py [--wait 60] [--runs 3] [--json]
 
-Exit status: 0 fine, 2 setup error, hwmon failure or interrupted.
+Exit status: 0 fine, 2 setup error, an endpoint answered 5xx, or interrupted.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchlib import HWMON, BenchError, admin_token, get_json, interrupt_on_sigterm, log, portald
+from benchlib import BenchError, interrupt_on_sigterm, log, portald, warm_up
 
 
 def cpu_seconds(pid: int) -> float:
@@ -40,51 +42,78 @@ def status_kib(pid: int, key: str) -> int:
     raise BenchError(f"no {key} in /proc/{pid}/status")
 
 
-def measure(wait: float, report: dict) -> None:
+def idle(daemon, wait: float) -> dict:
+    """Wait ``wait`` seconds without a request; RSS at the end and CPU used meanwhile."""
+    pid = daemon.pid
+    cpu_start, t_start = cpu_seconds(pid), time.monotonic()
+    time.sleep(wait)
+    if daemon.proc.poll() is not None:
+        raise BenchError(f"portald exited while idle:\n{daemon.log_tail()}")
+    elapsed = time.monotonic() - t_start
+    cpu = cpu_seconds(pid) - cpu_start
+    return {"rss_kib": status_kib(pid, "VmRSS"), "cpu_seconds": round(cpu, 3),
+            "cpu_percent_of_one_core": round(100 * cpu / elapsed, 3), "idle_seconds": round(elapsed, 1)}
+
+
+def one_run(wait: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="portald-idle-") as tmp:
-        log("starting portald ...")
-        with portald(Path(tmp)) as daemon:
-            pid = daemon.pid
-            token = admin_token(daemon.port)
-            try:
-                get_json(daemon.port, HWMON, token)
-            except BenchError as exc:
-                report["errors"].append(f"hwmon read failed (sampler maybe not started): {exc}")
-            report.update(pid=pid, rss_start_kib=status_kib(pid, "VmRSS"), threads=status_kib(pid, "Threads"))
-            cpu_start, t_start = cpu_seconds(pid), time.monotonic()
-            log(f"portald pid {pid} is idle; waiting {wait:g} s ...")
-            time.sleep(wait)
-            if daemon.proc.poll() is not None:
-                raise BenchError(f"portald exited while idle:\n{daemon.log_tail()}")
-            idle = time.monotonic() - t_start
-            cpu = cpu_seconds(pid) - cpu_start
-            report.update(idle_seconds=round(idle, 1), cpu_seconds=round(cpu, 3),
-                          cpu_percent_of_one_core=round(100 * cpu / idle, 3),
-                          rss_end_kib=status_kib(pid, "VmRSS"), rss_peak_kib=status_kib(pid, "VmHWM"))
+        with portald(Path(tmp), seed_password=True) as daemon:
+            log(f"portald pid {daemon.pid} started; fresh: waiting {wait:g} s ...")
+            fresh = idle(daemon, wait)
+            statuses = warm_up(daemon.port)
+            log(f"warm: logged in, {len(statuses)} GETs; waiting {wait:g} s ...")
+            warm = idle(daemon, wait)
+            return {"pid": daemon.pid, "threads": status_kib(daemon.pid, "Threads"), "fresh": fresh, "warm": warm,
+                    "rss_peak_kib": status_kib(daemon.pid, "VmHWM"), "warm_up_statuses": statuses}
+
+
+def measure(wait: float, runs: int, report: dict) -> None:
+    for run in range(runs):
+        result = one_run(wait)
+        report["runs"].append(result)
+        log(f"run {run + 1}/{runs}: fresh {result['fresh']['rss_kib'] / 1024:.1f} MiB, "
+            f"warm {result['warm']['rss_kib'] / 1024:.1f} MiB")
+    for state in ("fresh", "warm"):
+        report[state] = {key: statistics.median(r[state][key] for r in report["runs"])
+                         for key in ("rss_kib", "cpu_seconds", "cpu_percent_of_one_core")}
+    report["rss_peak_kib"] = statistics.median(r["rss_peak_kib"] for r in report["runs"])
 
 
 def text_report(report: dict) -> str:
-    lines = ["portald idle footprint (--sim --http, 127.0.0.1, after one login and one hwmon read)"]
-    if "rss_end_kib" in report:
-        mib = lambda kib: f"{kib / 1024:.1f} MiB"  # noqa: E731
-        lines += [f"  pid {report['pid']}, {report['threads']} thread(s)",
-                  f"  RSS: {mib(report['rss_start_kib'])} at start of idle, {mib(report['rss_end_kib'])} after "
-                  f"{report['idle_seconds']} s (peak VmHWM {mib(report['rss_peak_kib'])})",
-                  f"  CPU while idle: {report['cpu_seconds']:.2f} s in {report['idle_seconds']} s "
-                  f"({report['cpu_percent_of_one_core']:.2f} % of one core)"]
+    runs = len(report["runs"])
+    lines = [f"portald idle footprint (--sim --http, 127.0.0.1, {report['wait']:g} s idle per state, "
+             f"{runs} run(s){', medians' if runs > 1 else ''})"]
+    mib = lambda kib: f"{kib / 1024:.1f} MiB"  # noqa: E731
+    for state, what in (("fresh", "no request since start"), ("warm", "after one login + one GET per main endpoint")):
+        if state in report:
+            s = report[state]
+            lines.append(f"  {state:<6} RSS {mib(s['rss_kib'])}  CPU while idle {s['cpu_seconds']:.2f} s "
+                         f"({s['cpu_percent_of_one_core']:.2f} % of one core)  [{what}]")
+    if "rss_peak_kib" in report:
+        lines.append(f"  peak   VmHWM {mib(report['rss_peak_kib'])}")
+    if runs > 1:
+        lines.append("  runs (fresh / warm MiB): " + ", ".join(
+            f"{r['fresh']['rss_kib'] / 1024:.1f} / {r['warm']['rss_kib'] / 1024:.1f}" for r in report["runs"]))
+    if report["runs"]:
+        odd = {p: s for p, s in report["runs"][-1]["warm_up_statuses"].items() if s != 200}
+        if odd:
+            lines.append(f"  note: warm-up GETs not answering 200: {odd}")
     lines += [f"  ERROR: {error}" for error in report["errors"]]
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wait", type=float, default=60, metavar="SECONDS", help="idle period (default 60)")
+    parser.add_argument("--wait", type=float, default=60, metavar="SECONDS", help="idle period per state (60)")
+    parser.add_argument("--runs", type=int, default=1, metavar="N", help="daemon starts; medians reported (1)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     interrupt_on_sigterm()
-    report: dict = {"errors": []}
+    report: dict = {"wait": args.wait, "runs": [], "errors": []}
     try:
-        measure(args.wait, report)
+        measure(args.wait, args.runs, report)
     except BenchError as exc:
         report["errors"].append(str(exc))
     except KeyboardInterrupt:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 def atomic_write(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> None:
@@ -83,6 +85,8 @@ class StateStore:
 
     def sqlite(self, name: str) -> sqlite3.Connection:
         """A connection in WAL mode with full sync; one per owner, used from one greenlet at a time."""
+        import sqlite3  # here, not at the top: ~1 MB that a daemon nobody logs in to never needs
+
         self.ensure()
         conn = sqlite3.connect(self.path(name), isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")

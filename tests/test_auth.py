@@ -101,7 +101,7 @@ def test_forged_and_expired_tokens_are_401(client, app):
     unsigned = jwt.encode(claims, None, algorithm="none")
     service = app.extensions["portald"].auth.tokens
     claims_expired = dict(claims, exp=1, jti="x1")
-    expired = jwt.encode(claims_expired, service._private, algorithm="ES256")
+    expired = jwt.encode(claims_expired, service._key_pem, algorithm="ES256")
     for token in (forged, unsigned, expired, "garbage", good[:-4] + "AAAA"):
         response = client.get("/platform/api/hwmon", headers=bearer(token))
         assert response.status_code == 401, token

@@ -1,9 +1,10 @@
 """OS accounts (login with ``m=0``): password and account checks through PAM, roles from uid and groups.
 
 PAM is a blocking C library and a failed check deliberately sleeps (~2 s, pam_faildelay), so callers run
-``authenticate`` in gevent's threadpool. The PAM service name is configurable (``auth.pam_service``,
-default ``portald``: ``/etc/pam.d/portald`` includes common-auth and common-account, so expired or
-locked accounts are refused as at a console login).
+``preload`` once and then ``authenticate`` in gevent's threadpool. python-pam is imported with the
+first OS-account login (~15 ms and ~0.5 MB that a daemon without such logins never pays). The PAM
+service name is configurable (``auth.pam_service``, default ``portald``: ``/etc/pam.d/portald`` includes
+common-auth and common-account, so expired or locked accounts are refused as at a console login).
 """
 from __future__ import annotations
 
@@ -11,21 +12,23 @@ import grp
 import logging
 import pwd
 
-import pam
-
 log = logging.getLogger("portald.auth")
 
 
 def preload() -> None:
-    """Load libpam now, in the main thread: python-pam finds the library lazily with
-    ``ctypes.util.find_library``, which runs ``ldconfig`` as a subprocess — and under gevent a
-    subprocess cannot be started from a threadpool thread, so the first login would fail."""
+    """Find and load libpam; cheap once done. Call it from the threadpool: python-pam runs ``ldconfig``
+    (``ctypes.util.find_library``) with the unpatched stdlib subprocess, which works from a
+    threadpool thread but, run from a greenlet, hung the whole daemon."""
+    import pam
+
     pam.PamAuthenticator()
 
 
 def authenticate(service: str, username: str, password: str) -> bool:
     if not username or "\x00" in username or "\x00" in password:
         return False
+    import pam
+
     handle = pam.PamAuthenticator()
     ok = handle.authenticate(username, password, service=service, call_end=True)
     if not ok:

@@ -32,8 +32,8 @@ class AuthService:
         self.admin = AdminAccount(store)
         self.throttle = LoginThrottle(config.max_failures, config.failure_window_seconds, config.lockout_seconds,
                                       config.failure_delay_seconds, config.failure_delay_max_seconds)
-        os_accounts.preload()
         self._checks = BoundedSemaphore(MAX_CONCURRENT_CHECKS)
+        self._pam_loading, self._pam_loaded = BoundedSemaphore(1), False
         self._roles: dict[str, tuple[str | None, float]] = {}
 
     # -- logging in ----------------------------------------------------------------------------------
@@ -70,6 +70,12 @@ class AuthService:
                 return False, "", False
             ok = pool.apply(self.admin.verify, (password,))
             return ok, "admin", ok and self.admin.is_default
+        if not self._pam_loaded:
+            # libpam is found and loaded once, by one greenlet, in the threadpool (it runs ldconfig)
+            with self._pam_loading:
+                if not self._pam_loaded:
+                    pool.apply(os_accounts.preload)
+                    self._pam_loaded = True
         ok = pool.apply(os_accounts.authenticate, (self.config.pam_service, username, password))
         if not ok:
             return False, "", False
@@ -118,17 +124,28 @@ class AuthService:
 
     def guard(self, app: Flask) -> None:
         """Enforce the privilege table before every view (so no route can be forgotten)."""
+        # (endpoint, method) -> (level, streams): the table is fixed once the app serves, and a
+        # public ping should cost a dict lookup, not a walk through the view's declarations
+        levels: dict[tuple[str, str], tuple[str, bool]] = {}
 
         @app.before_request
         def _enforce():
-            view = app.view_functions.get(request.endpoint) if request.endpoint else None
-            if view is None:
+            req = request._get_current_object()  # one proxy lookup instead of one per attribute
+            endpoint = req.endpoint
+            if endpoint is None:
                 return None
-            level = privileges.required(view, request.method)
+            found = levels.get((endpoint, req.method))
+            if found is None:
+                view = app.view_functions.get(endpoint)
+                if view is None:
+                    return None
+                found = levels[(endpoint, req.method)] = (privileges.required(view, req.method),
+                                                           privileges.streams(view))
+            level, streams = found
             if level == privileges.PUBLIC:
                 return None
             try:
-                identity = self.identify(request, privileges.streams(view))
+                identity = self.identify(req, streams)
             except AuthError as exc:
                 if level == privileges.ADMIN_ACCOUNT:
                     raise AuthErrorBothCases(exc.message, headers=exc.headers) from None

@@ -4,27 +4,30 @@
 Claims: ``sub`` (user), ``m`` (0 OS account, 2 admin account), ``role`` (admin/user), ``jti``, ``iat``,
 ``exp``; admin-account tokens also carry ``pwg`` (the admin password's generation, so a password change
 or reset revokes every earlier admin token) and ``chg`` (issued for the default password: good only for
-changing it). Logged-out ``jti``s are kept in SQLite until they expire, so a restart does not revive them.
+changing it). Logged-out ``jti``s are kept in SQLite until they expire, so a restart does not revive them;
+the database is opened with the first token checked or revoked (a daemon nobody logs in to never
+loads SQLite).
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
 
-import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
 from ..state import StateStore
-from ..tls import ensure_key_and_cert
+from ..tls import ensure_key_and_cert, make_key_and_cert
+from . import jws
+from .jws import InvalidToken
 
 log = logging.getLogger("portald.auth")
 ALGORITHM = "ES256"
+REQUIRED_CLAIMS = ("sub", "exp", "jti", "m", "role")
 _VERIFIED_CACHE = 1024
+_KEY, _CERT = "jwt-key.pem", "jwt-cert.pem"
+
+__all__ = ["ALGORITHM", "Identity", "InvalidToken", "TokenService"]
 
 
 @dataclass(frozen=True)
@@ -42,35 +45,57 @@ class Identity:
         return self.role == "admin"
 
 
-class InvalidToken(Exception):
-    pass
-
-
 class TokenService:
     def __init__(self, store: StateStore, ttl_seconds: int):
         self.ttl = ttl_seconds
-        key_pem, self.certificate_pem = ensure_key_and_cert(store, "jwt-key.pem", "jwt-cert.pem", "portald JWT signer")
-        self._private = serialization.load_pem_private_key(key_pem, None)
-        self._public = x509.load_pem_x509_certificate(self.certificate_pem).public_key()
+        self._store = store
+        key_pem, self.certificate_pem = ensure_key_and_cert(store, _KEY, _CERT, "portald JWT signer")
         try:
-            self._open_revocations(store)
-        except sqlite3.DatabaseError as exc:
-            # a damaged database must not keep the daemon down: set it aside and start a new one
-            # (tokens revoked before are then valid again until they expire, at most token_ttl)
-            aside = store.path(f"auth.db.damaged-{int(time.time())}")
-            log.error("auth.db is damaged (%s); moved to %s and started afresh", exc, aside.name)
-            for suffix in ("", "-wal", "-shm"):
-                if store.path("auth.db" + suffix).exists():
-                    store.path("auth.db" + suffix).rename(str(aside) + suffix)
-            self._open_revocations(store)
-        self._verified: dict[str, dict] = {}
+            self._load_keys(key_pem)
+        except ValueError as exc:
+            # readable PEM, but not a key ES256 can use (another curve, another algorithm)
+            log.error("%s cannot sign ES256 tokens (%s); generating a new pair", _KEY, exc)
+            key_pem, self.certificate_pem = make_key_and_cert(store, _KEY, _CERT, "portald JWT signer")
+            self._load_keys(key_pem)
+        self._key_pem = key_pem
+        self._db = None
+        self._revoked_jtis: set[str] | None = None
+        # token -> its Identity: the ECDSA check is most of a request's cost, and the same token
+        # string has the same signature (expiry, revocation and generation are still checked each time)
+        self._verified: dict[str, Identity] = {}
 
-    def _open_revocations(self, store: StateStore) -> None:
-        self._db = store.sqlite("auth.db")
+    def _load_keys(self, key_pem: bytes) -> None:
+        self._signer = jws.ES256Key.private(key_pem)
+        self._verifier = jws.ES256Key.public(self.certificate_pem)
+
+    # -- revocations -----------------------------------------------------------------------------------
+    @property
+    def _revoked(self) -> set[str]:
+        if self._revoked_jtis is None:
+            import sqlite3
+
+            try:
+                self._open_revocations()
+            except sqlite3.DatabaseError as exc:
+                # a damaged database must not keep the daemon down: set it aside and start a new one
+                # (tokens revoked before are then valid again until they expire, at most token_ttl)
+                aside = self._store.path(f"auth.db.damaged-{int(time.time())}")
+                log.error("auth.db is damaged (%s); moved to %s and started afresh", exc, aside.name)
+                if self._db is not None:
+                    self._db.close()
+                for suffix in ("", "-wal", "-shm"):
+                    if self._store.path("auth.db" + suffix).exists():
+                        self._store.path("auth.db" + suffix).rename(str(aside) + suffix)
+                self._open_revocations()
+        return self._revoked_jtis
+
+    def _open_revocations(self) -> None:
+        self._db = self._store.sqlite("auth.db")
         self._db.execute("CREATE TABLE IF NOT EXISTS revoked (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL)")
         self._db.execute("DELETE FROM revoked WHERE exp < ?", (int(time.time()),))
-        self._revoked = {row[0] for row in self._db.execute("SELECT jti FROM revoked")}
+        self._revoked_jtis = {row[0] for row in self._db.execute("SELECT jti FROM revoked")}
 
+    # -- tokens ----------------------------------------------------------------------------------------
     def issue(self, user: str, method: int, role: str, password_generation: int = 0,
               must_change_password: bool = False) -> tuple[str, dt.datetime]:
         now = int(time.time())
@@ -80,28 +105,28 @@ class TokenService:
             claims["pwg"] = password_generation
             if must_change_password:
                 claims["chg"] = True
-        token = jwt.encode(claims, self._private, algorithm=ALGORITHM)
+        token = jws.encode(claims, self._signer)
         return token, dt.datetime.fromtimestamp(exp).astimezone()
 
     def verify(self, token: str, admin_generation: int) -> Identity:
-        claims = self._verified.get(token)
-        if claims is None or claims["exp"] <= time.time():
+        identity = self._verified.get(token)
+        if identity is None or identity.expires <= time.time():
+            claims = jws.decode(token, self._verifier, REQUIRED_CLAIMS)
+            if claims["m"] == 2 and "pwg" not in claims:
+                raise InvalidToken("token was issued before the admin password changed")
             try:
-                claims = jwt.decode(token, self._public, algorithms=[ALGORITHM],
-                                    options={"require": ["sub", "exp", "jti", "m", "role"]})
-            except jwt.PyJWTError as exc:
-                raise InvalidToken(str(exc)) from None
-            # the ECDSA check is most of a request's cost; the same token string has the same
-            # signature, so remember it (expiry, revocation and generation are still checked below)
+                identity = Identity(str(claims["sub"]), int(claims["m"]), str(claims["role"]), str(claims["jti"]),
+                                    int(claims["exp"]), bool(claims.get("chg")), int(claims.get("pwg", 0)))
+            except (TypeError, ValueError):
+                raise InvalidToken("malformed claims") from None
             if len(self._verified) >= _VERIFIED_CACHE:
                 self._verified.pop(next(iter(self._verified)))
-            self._verified[token] = claims
-        if claims["jti"] in self._revoked:
+            self._verified[token] = identity
+        if identity.jti in self._revoked:
             raise InvalidToken("token has been revoked")
-        if claims["m"] == 2 and claims.get("pwg") != admin_generation:
+        if identity.method == 2 and identity.generation != admin_generation:
             raise InvalidToken("token was issued before the admin password changed")
-        return Identity(claims["sub"], claims["m"], claims["role"], claims["jti"], claims["exp"],
-                        bool(claims.get("chg")), int(claims.get("pwg", 0)))
+        return identity
 
     def still_valid(self, identity: Identity, admin_generation: int) -> bool:
         """For a long-lived stream opened with this identity: not expired, revoked or superseded."""
@@ -113,4 +138,5 @@ class TokenService:
         self._db.execute("INSERT OR IGNORE INTO revoked (jti, exp) VALUES (?, ?)", (identity.jti, identity.expires))
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()

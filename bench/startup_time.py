@@ -1,0 +1,123 @@
+"""Start-up time of portald: from exec to the first 200 answer, several runs, median.
+
+Each run starts ``portald run --sim --http`` on a free 127.0.0.1 port and sends
+``GET /platform/api/ping`` every 2 ms (a refused connection costs microseconds) until one answers 200;
+the time from just before the exec to that answer is the run's figure. Then the daemon is stopped.
+Two kinds of start, --runs of each (default 7):
+  - first start: a new, empty state dir (the JWT signing key and certificate are made);
+  - restart: the state dir of an earlier run (what a device does at every boot).
+With --tls the daemon serves HTTPS (its certificate, too, is made at first start) and the poll is an
+HTTPS request that does not check the certificate.
+
+    .venv/bin/python bench/startup_time.py [--runs 7] [--tls] [--json]
+
+Other processes on the machine slow a start down: check `uptime`, and compare medians.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchlib import HOST, PING, PORTALD, BenchError, _die_with_parent, free_port, interrupt_on_sigterm, log
+
+TIMEOUT = 30.0
+
+
+def _ping(port: int, tls: bool) -> int:
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        conn = http.client.HTTPSConnection(HOST, port, timeout=2, context=context)
+    else:
+        conn = http.client.HTTPConnection(HOST, port, timeout=2)
+    try:
+        conn.request("GET", PING)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def one_start(state: Path, log_path: Path, tls: bool) -> float:
+    """Seconds from exec to the first 200 of a daemon on ``state``."""
+    port = free_port()
+    argv = [str(PORTALD), "run", "--sim", "--listen", f"{HOST}:{port}", "--state-dir", str(state)]
+    if not tls:
+        argv.append("--http")
+    with open(log_path, "wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True, preexec_fn=_die_with_parent)
+        try:
+            while True:
+                try:
+                    if _ping(port, tls) == 200:
+                        return time.perf_counter() - start
+                except OSError:
+                    pass
+                if proc.poll() is not None:
+                    raise BenchError(f"portald exited with code {proc.returncode}: {log_path.read_text()[-2000:]}")
+                if time.perf_counter() - start > TIMEOUT:
+                    raise BenchError(f"no 200 within {TIMEOUT:g} s: {log_path.read_text()[-2000:]}")
+                time.sleep(0.002)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def measure(runs: int, tls: bool) -> dict:
+    first, again = [], []
+    with tempfile.TemporaryDirectory(prefix="portald-startup-") as tmp:
+        tmp = Path(tmp)
+        for run in range(runs):
+            state = tmp / f"state-{run}"
+            first.append(one_start(state, tmp / "portald.log", tls))
+            again.append(one_start(state, tmp / "portald.log", tls))
+            log(f"run {run + 1}/{runs}: first start {first[-1]:.3f} s, restart {again[-1]:.3f} s")
+
+    def summary(values: list[float]) -> dict:
+        return {"median_s": round(statistics.median(values), 3), "min_s": round(min(values), 3),
+                "max_s": round(max(values), 3), "runs_s": [round(v, 3) for v in values]}
+
+    return {"runs": runs, "tls": tls, "first_start": summary(first), "restart": summary(again)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, metavar="N", help="starts of each kind (default 7)")
+    parser.add_argument("--tls", action="store_true", help="serve HTTPS (default: --http)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    interrupt_on_sigterm()
+    try:
+        report = measure(args.runs, args.tls)
+    except (BenchError, KeyboardInterrupt) as exc:
+        print(f"startup_time: {exc or 'interrupted'}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    print(f"portald start-up, exec to first 200 on {PING} (--sim, {'HTTPS' if args.tls else '--http'}, "
+          f"{args.runs} runs each)")
+    for kind in ("first_start", "restart"):
+        s = report[kind]
+        print(f"  {kind.replace('_', ' '):<12} median {s['median_s']:.3f} s  (min {s['min_s']:.3f}, "
+              f"max {s['max_s']:.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
