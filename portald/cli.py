@@ -78,18 +78,19 @@ def main(argv: list[str] | None = None) -> int:
 def _run(config) -> int:
     from .app import create_app
     from .memory import release_free_memory, tune_malloc
-    from .server import serve
+    from .server import generated_tls_pair, serve
 
     tune_malloc()
 
     try:
+        tls_pair = generated_tls_pair(config)  # at a first start, made while the app loads
         app = create_app(config)
     except OSError as exc:
         print(f"portald: cannot start: {exc}", file=sys.stderr)
         return 1
     release_free_memory()
     try:
-        serve(app, config, on_ready=lambda url: print(f"portald: serving {url}", flush=True))
+        serve(app, config, on_ready=lambda url: print(f"portald: serving {url}", flush=True), tls_pair=tls_pair)
     except OSError as exc:  # the port is taken, the address is not ours, the certificate is unreadable
         app.extensions["portald"].shutdown()
         print(f"portald: cannot serve on {config.server.listen}: {exc.strerror or exc}", file=sys.stderr)

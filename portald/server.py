@@ -19,7 +19,7 @@ from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from .config import Config, parse_listen
 from .state import StateStore
-from .tls import ensure_key_and_cert, server_names
+from .tls import KeyPair, server_names
 
 log = logging.getLogger("portald.server")
 STOP_TIMEOUT = 3.0
@@ -92,22 +92,31 @@ def raise_file_limit() -> None:
             pass
 
 
-def tls_context(config: Config) -> ssl.SSLContext:
+def generated_tls_pair(config: Config) -> KeyPair | None:
+    """The self-signed HTTPS key pair of the state dir, when the daemon serves HTTPS without a configured
+    certificate; a missing pair starts being made at once (call it early, it runs while the app loads)."""
+    if config.server.http or (config.server.tls_cert and config.server.tls_key):
+        return None
+    return KeyPair(StateStore(config.state_dir), "tls-key.pem", "tls-cert.pem", socket.gethostname(), server_names(),
+                   early=True)
+
+
+def tls_context(config: Config, pair: KeyPair | None = None) -> ssl.SSLContext:
     if config.server.tls_cert and config.server.tls_key:
         cert, key = config.server.tls_cert, config.server.tls_key
     else:
-        store = StateStore(config.state_dir)
-        ensure_key_and_cert(store, "tls-key.pem", "tls-cert.pem", socket.gethostname(), server_names())
-        cert, key = str(store.path("tls-cert.pem")), str(store.path("tls-key.pem"))
+        pair = pair or generated_tls_pair(config)
+        pair.pem()
+        cert, key = str(pair.store.path(pair.cert_name)), str(pair.store.path(pair.key_name))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
     return context
 
 
-def serve(app, config: Config, on_ready=None) -> None:
+def serve(app, config: Config, on_ready=None, tls_pair: KeyPair | None = None) -> None:
     host, port = parse_listen(config.server.listen)
-    options = {} if config.server.http else {"ssl_context": tls_context(config)}
+    options = {} if config.server.http else {"ssl_context": tls_context(config, tls_pair)}
     raise_file_limit()
     server = NoDelayWSGIServer((host, port), app, log=None, error_log=logging.getLogger("portald.wsgi"),
                                handler_class=QuietHandler, spawn=Pool(config.server.max_connections), **options)

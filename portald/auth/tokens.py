@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from ..state import StateStore
-from ..tls import ensure_key_and_cert, make_key_and_cert
+from ..tls import KeyPair
 from . import jws
 from .jws import InvalidToken
 
@@ -49,24 +49,35 @@ class TokenService:
     def __init__(self, store: StateStore, ttl_seconds: int):
         self.ttl = ttl_seconds
         self._store = store
-        key_pem, self.certificate_pem = ensure_key_and_cert(store, _KEY, _CERT, "portald JWT signer")
-        try:
-            self._load_keys(key_pem)
-        except ValueError as exc:
-            # readable PEM, but not a key ES256 can use (another curve, another algorithm)
-            log.error("%s cannot sign ES256 tokens (%s); generating a new pair", _KEY, exc)
-            key_pem, self.certificate_pem = make_key_and_cert(store, _KEY, _CERT, "portald JWT signer")
-            self._load_keys(key_pem)
-        self._key_pem = key_pem
+        # at a first start the pair is made (by a child) when the first login, token check or
+        # certificate download asks for it
+        self._pair = KeyPair(store, _KEY, _CERT, "portald JWT signer")
+        self._keys: tuple[bytes, bytes, jws.ES256Key, jws.ES256Key] | None = None
         self._db = None
         self._revoked_jtis: set[str] | None = None
         # token -> its Identity: the ECDSA check is most of a request's cost, and the same token
         # string has the same signature (expiry, revocation and generation are still checked each time)
         self._verified: dict[str, Identity] = {}
 
-    def _load_keys(self, key_pem: bytes) -> None:
-        self._signer = jws.ES256Key.private(key_pem)
-        self._verifier = jws.ES256Key.public(self.certificate_pem)
+    def _loaded(self) -> tuple[bytes, bytes, jws.ES256Key, jws.ES256Key]:
+        if self._keys is None:
+            key_pem, cert_pem = self._pair.pem()
+            try:
+                self._keys = key_pem, cert_pem, jws.ES256Key.private(key_pem), jws.ES256Key.public(cert_pem)
+            except ValueError as exc:
+                # readable PEM, but not a key ES256 can use (another curve, another algorithm)
+                log.error("%s cannot sign ES256 tokens (%s); generating a new pair", _KEY, exc)
+                key_pem, cert_pem = self._pair.remake()
+                self._keys = key_pem, cert_pem, jws.ES256Key.private(key_pem), jws.ES256Key.public(cert_pem)
+        return self._keys
+
+    @property
+    def certificate_pem(self) -> bytes:
+        return self._loaded()[1]
+
+    @property
+    def _key_pem(self) -> bytes:
+        return self._loaded()[0]
 
     # -- revocations -----------------------------------------------------------------------------------
     @property
@@ -105,13 +116,13 @@ class TokenService:
             claims["pwg"] = password_generation
             if must_change_password:
                 claims["chg"] = True
-        token = jws.encode(claims, self._signer)
+        token = jws.encode(claims, self._loaded()[2])
         return token, dt.datetime.fromtimestamp(exp).astimezone()
 
     def verify(self, token: str, admin_generation: int) -> Identity:
         identity = self._verified.get(token)
         if identity is None or identity.expires <= time.time():
-            claims = jws.decode(token, self._verifier, REQUIRED_CLAIMS)
+            claims = jws.decode(token, self._loaded()[3], REQUIRED_CLAIMS)
             if claims["m"] == 2 and "pwg" not in claims:
                 raise InvalidToken("token was issued before the admin password changed")
             try:
