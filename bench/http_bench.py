@@ -12,7 +12,11 @@ In one run, all on 127.0.0.1:
      the ~40 ms Nagle/delayed-ACK stall is back, i.e. TCP_NODELAY is probably missing;
   6. stops everything it started, also on errors and Ctrl-C.
 
-    .venv/bin/python bench/http_bench.py [--duration 10] [--connections 16] [--json]
+    .venv/bin/python bench/http_bench.py [--duration 10] [--connections 16] [--repeat 1] [--json]
+
+With --repeat N the three targets are loaded N times in rotation (ceiling, ping, hwmon, ceiling, ...),
+so that a busy machine slows all of them alike; each figure is the median over the rounds and each
+ratio the median of the rounds' ratios.
 
 Exit status: 0 fine, 1 TCP_NODELAY regression, 2 setup error or an endpoint misbehaved.
 """
@@ -146,25 +150,42 @@ def nodelay_check(port: int, seconds: float = 2.0, min_requests: int = 200, max_
 
 # --- report -----------------------------------------------------------------------------------
 
-def ratios(results: dict) -> dict:
-    base = results.get("ceiling ping")
+RATIOS = {"portald ping / ceiling ping": ("portald ping", "ceiling ping"),
+          "portald hwmon / ceiling ping": ("portald hwmon", "ceiling ping"),
+          "portald hwmon / portald ping": ("portald hwmon", "portald ping")}
+
+
+def ratios(rounds: list[dict]) -> dict:
+    """Median over the rounds of each round's ratio (a round loads every target once)."""
     out = {}
-    for name in ("portald ping", "portald hwmon"):
-        if base and name in results:
-            out[name] = {"rps": round(results[name]["rps"] / base["rps"], 3),
-                         "p99": round(results[name]["p99_ms"] / base["p99_ms"], 3)}
+    for label, (name, base) in RATIOS.items():
+        pairs = [(r[name], r[base]) for r in rounds if name in r and base in r]
+        if pairs:
+            out[label] = {"rps": round(statistics.median(a["rps"] / b["rps"] for a, b in pairs), 3),
+                          "p99": round(statistics.median(a["p99_ms"] / b["p99_ms"] for a, b in pairs), 3)}
+    return out
+
+
+def medians(rounds: list[dict]) -> dict:
+    out = {}
+    for name in rounds[0] if rounds else ():
+        runs = [r[name] for r in rounds if name in r]
+        out[name] = {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_ms", "p99_ms")}
+        out[name].update(requests=sum(run["requests"] for run in runs), errors=sum(run["errors"] for run in runs),
+                         non2xx=sum(run["non2xx"] for run in runs), rounds=len(runs))
     return out
 
 
 def text_report(report: dict) -> str:
+    rounds = f", {report['repeat']} rounds in rotation, medians" if report["repeat"] > 1 else ""
     lines = [f"portald HTTP benchmark ({report['loadgen']}, {report['connections']} connections, "
-             f"{report['duration']} s per target, {HOST})",
+             f"{report['duration']} s per target{rounds}, {HOST})",
              f"  {'target':<30}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'errors':>8}{'non-2xx':>9}"]
     for name, r in report["results"].items():
         lines.append(f"  {report['paths'][name]:<30}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
                      f"{r['requests']:>10}{r['errors']:>8}{r['non2xx']:>9}")
-    for name, r in report["ratios"].items():
-        lines.append(f"  {name} / ceiling ping: req/s x{r['rps']:.2f}, p99 x{r['p99']:.2f}")
+    for label, r in report["ratios"].items():
+        lines.append(f"  {label}: req/s x{r['rps']:.3f}, p99 x{r['p99']:.2f}")
     nd = report.get("nodelay")
     if nd:
         verdict = "REGRESSION" if report["regression"] else "OK"
@@ -192,18 +213,28 @@ def run(args, report: dict) -> None:
         daemon = stack.enter_context(portald(tmp))
         token = admin_token(daemon.port)
 
-        results["ceiling ping"] = measure(wrk, "ceiling ping", ceiling.port, PING, args)
-        results["portald ping"] = measure(wrk, "portald ping", daemon.port, PING, args)
         try:
             get_json(daemon.port, HWMON, token)
         except BenchError as exc:
             report["errors"].append(f"hwmon not measured: {exc}")
+            hwmon_ok = False
         else:
-            results["portald hwmon"] = measure(wrk, "portald hwmon", daemon.port, HWMON, args, token)
+            hwmon_ok = True
+        rounds = []
+        for number in range(args.repeat):
+            if args.repeat > 1:
+                log(f"round {number + 1}/{args.repeat}")
+            this = {"ceiling ping": measure(wrk, "ceiling ping", ceiling.port, PING, args),
+                    "portald ping": measure(wrk, "portald ping", daemon.port, PING, args)}
+            if hwmon_ok:
+                this["portald hwmon"] = measure(wrk, "portald hwmon", daemon.port, HWMON, args, token)
+            rounds.append(this)
+        report["rounds"] = rounds
+        results.update(medians(rounds))
         for name, r in results.items():
             if r["non2xx"] or r["errors"]:
                 report["errors"].append(f"{name}: {r['non2xx']} non-2xx responses, {r['errors']} socket errors")
-        report["ratios"] = ratios(results)
+        report["ratios"] = ratios(rounds)
 
         report["nodelay"] = nodelay_check(daemon.port)
         report["regression"] = report["nodelay"]["p50_ms"] > NODELAY_LIMIT_MS
@@ -219,14 +250,16 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, metavar="N", help="wrk threads (default 2)")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
                         help="auto: wrk, installed if missing, else the Python fallback")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N", help="rounds over the targets (default 1)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
-    if args.duration < 1 or args.connections < 1 or args.threads < 1:
-        parser.error("--duration, --connections and --threads must be at least 1")
+    if args.duration < 1 or args.connections < 1 or args.threads < 1 or args.repeat < 1:
+        parser.error("--duration, --connections, --threads and --repeat must be at least 1")
     interrupt_on_sigterm()
     paths = {"ceiling ping": f"ceiling {PING}", "portald ping": f"portald {PING}", "portald hwmon": f"portald {HWMON}"}
-    report = {"loadgen": None, "duration": args.duration, "connections": args.connections, "paths": paths,
-              "results": {}, "ratios": {}, "nodelay": None, "regression": False, "notes": [], "errors": []}
+    report = {"loadgen": None, "duration": args.duration, "connections": args.connections, "repeat": args.repeat,
+              "paths": paths, "results": {}, "ratios": {}, "nodelay": None, "regression": False, "notes": [],
+              "errors": []}
     try:
         run(args, report)
     except BenchError as exc:

@@ -75,3 +75,30 @@ def test_security_headers_on_every_response(client):
 def test_admin_role_token_reaches_user_routes(client):
     token = admin_token(client)
     assert client.get("/platform/api/plugins", headers=bearer(token)).status_code == 200
+
+
+def test_security_headers_reach_errors_and_never_replace_a_views_own(make_app):
+    from flask import Response
+
+    from portald.auth.privileges import PUBLIC, privilege
+
+    app = make_app()
+
+    @privilege(PUBLIC)
+    def framed():
+        return Response("ok", headers={"X-Frame-Options": "SAMEORIGIN"})
+
+    @privilege(PUBLIC)
+    def broken():
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/test/framed", view_func=framed)
+    app.add_url_rule("/test/broken", view_func=broken)
+    client = app.test_client()
+    own = client.get("/test/framed")
+    assert own.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"] and own.headers["Cache-Control"] == "no-store"
+    failed = client.get("/test/broken")
+    assert failed.status_code == 500 and failed.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in client.get("/platform/api/ping").headers
+    secure = client.get("/platform/api/ping", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"

@@ -251,3 +251,68 @@ def test_an_event_stream_outlives_the_idle_timeout(start_daemon, monkeypatch):
             if next(lines).startswith(b"event: message"):
                 events += 1
         assert events == 3
+
+
+def test_small_responses_go_out_in_one_send_and_every_shape_arrives_whole(monkeypatch):
+    """QuietHandler sends a head and a small body together; empty, large and chunked bodies, one after
+    the other on one keep-alive connection, must still arrive exactly as the application gave them."""
+    from gevent.pywsgi import WSGIHandler as Base
+
+    from portald.server import QuietHandler
+
+    sends = []
+    original = Base._sendall
+    monkeypatch.setattr(Base, "_sendall", lambda self, data: (sends.append(len(data)), original(self, data))[1])
+    big = b"b" * (QuietHandler.COALESCE_BYTES + 1)
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        if path == "/chunked":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return iter([b"one", b"two"])
+        body = {"/small": b"pong", "/empty": b"", "/big": big}[path]
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    server = NoDelayWSGIServer(("127.0.0.1", 0), app, handler_class=QuietHandler, log=None)
+    server.start()
+    try:
+        client = gevent.socket.create_connection(("127.0.0.1", server.server_port))
+        reader = client.makefile("rb")
+        bodies = {}
+        for path in ("/small", "/empty", "/big", "/chunked", "/small"):
+            before = len(sends)
+            client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            assert reader.readline().startswith(b"HTTP/1.1 200")
+            head = {}
+            while (line := reader.readline()) != b"\r\n":
+                name, _, value = line.decode().partition(":")
+                head[name.lower()] = value.strip()
+            if "content-length" in head:
+                bodies[path] = reader.read(int(head["content-length"]))
+            else:
+                assert head["transfer-encoding"] == "chunked"
+                data = b""
+                while (size := int(reader.readline(), 16)):
+                    data += reader.read(size)
+                    reader.readline()
+                reader.readline()
+                bodies[path] = data
+            if path == "/small":
+                assert len(sends) - before == 1, "head and a small body in one send"
+        client.close()
+    finally:
+        server.stop()
+    assert bodies == {"/small": b"pong", "/empty": b"", "/big": big, "/chunked": b"onetwo"}
+
+
+def test_the_daemon_issues_and_checks_tokens_without_loading_cryptography(start_daemon):
+    """ES256 goes through the libcrypto the ssl module loaded; cryptography (~9 MB resident) is left to
+    the short-lived child that makes the keys."""
+    daemon = start_daemon(http=True)
+    token = daemon.post("/auth/login?m=2", json={"username": "admin", "password": "p@ssw0rd"}).json()["token"]
+    # checked (a bad token is a 401), and good only for changing the default password
+    assert daemon.get("/platform/api/hwmon", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    assert daemon.get("/auth/certificate").text.startswith("-----BEGIN CERTIFICATE-----")
+    maps = Path(f"/proc/{daemon.proc.pid}/maps").read_text()
+    assert "libcrypto" in maps and "cryptography" not in maps
