@@ -7,7 +7,8 @@ all in this process on gevent sockets. For each phase it reports:
   - max delivery lag: for every distinct event (same name and data) first sent after all subscribers
     were connected, the time between the first and the last subscriber receiving it — what one
     subscriber waits for the others (this includes the bench client's own scheduling of 500 sockets);
-  - portald's CPU (utime+stime from /proc/PID/stat, as % of one core) and RSS at the end (VmRSS).
+  - portald's CPU (utime+stime from /proc/PID/stat, as % of one core, and per delivered event: CPU
+    microseconds divided by the events all subscribers received) and RSS at the end (VmRSS).
 Targets (issue 3): CPU that does not grow with subscribers beyond serialisation, RSS < 80 MB at 500.
 
     .venv/bin/python bench/sse_bench.py [--duration 60] [--subscribers 500] [--json]
@@ -98,6 +99,7 @@ def phase(port: int, pid: int, token: str, count: int, duration: float) -> dict:
         "events_by_name_per_subscriber": {k: round(v / count, 1) for k, v in sorted(names.items())},
         "max_delivery_lag_ms": round(max(lags) * 1000, 1) if lags else None,
         "cpu_percent_of_one_core": round(100 * cpu / elapsed, 2),
+        "cpu_us_per_delivered_event": round(cpu * 1e6 / max(sum(per_sub), 1), 1),
         "rss_mib_end": round(status_kib(pid, "VmRSS") / 1024, 1),
         "errors": sorted({s.error for s in subs if s.error}),
     }
@@ -127,10 +129,11 @@ def main() -> int:
         print(json.dumps(report, indent=1))
         return 0
     print(f"portald SSE fan-out on /platform/api/events (--sim, 127.0.0.1); RSS at start {report['rss_mib_start']} MiB")
-    print("  subs  events/sub(min/mean)  max lag ms  CPU % core  RSS MiB  by name (per subscriber)")
+    print("  subs  events/sub(min/mean)  max lag ms  CPU % core  CPU us/event  RSS MiB  by name (per subscriber)")
     for p in report["phases"]:
         print(f"  {p['subscribers']:>4}  {p['events_per_subscriber_min']:>8} / {p['events_per_subscriber_mean']:<8}"
-              f"  {p['max_delivery_lag_ms']!s:>10}  {p['cpu_percent_of_one_core']:>10}  {p['rss_mib_end']:>7}"
+              f"  {p['max_delivery_lag_ms']!s:>10}  {p['cpu_percent_of_one_core']:>10}"
+              f"  {p['cpu_us_per_delivered_event']:>12}  {p['rss_mib_end']:>7}"
               f"  {p['events_by_name_per_subscriber']}" + (f"  errors: {p['errors']}" if p["errors"] else ""))
     return 0
 
