@@ -14,7 +14,10 @@ stops it; the child then writes its table. Reported:
     first imported them (so "portald.tls 10 MB" means: importing it, and the cryptography it needs,
     cost 10 MB), largest first.
 Figures are approximate (RSS is counted in pages; memory freed later is still charged to its
-importer) but repeat within ~0.2 MB.
+importer) but repeat within ~0.2 MB. Also reported, from a separate child: the floor, the RSS of a
+process that only imports what portald is built on and sets it up as portald does (gevent's
+patch_all, Flask, a pydantic model, pluggy, pywsgi, importlib.metadata's entry points, ctypes) and
+nothing of portald.
 
     .venv/bin/python bench/import_rss.py [--warm] [--wait 5] [--top 25] [--json]
 
@@ -111,9 +114,25 @@ if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--child":
 
     sys.exit(_portald_main(sys.argv[2:]))
 
+FLOOR = """
+from gevent import monkey
+monkey.patch_all(subprocess=False)
+import ctypes, importlib.metadata, flask, pluggy, gevent.pywsgi
+from pydantic import BaseModel, Field
+class Section(BaseModel):
+    listen: str = "0.0.0.0:8443"
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+Section.model_validate({"listen": "127.0.0.1:1"})
+importlib.metadata.entry_points(group="portald.plugins")
+import time
+time.sleep(1)
+print(open("/proc/self/status").read().split("VmRSS:")[1].split()[0])
+"""
+
 # --- the driver ------------------------------------------------------------------------------------
 import argparse  # noqa: E402
 import json  # noqa: E402
+import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
@@ -158,10 +177,14 @@ def run(args) -> dict:
         importer = module if module.startswith(("portald.", "portald_plugins.")) else data["first_importer"][module]
         charged[importer or "(before portald: the bench child, interpreter start-up)"] += kib
     imports = sum(own.values())
-    return {"warm": args.warm, "wait_seconds": args.wait, "rss_kib": rss, "interpreter_kib": data["start_kib"],
+    floor = int(subprocess.run([sys.executable, "-c", FLOOR], capture_output=True, text=True, check=True).stdout)
+    modules = {m: {"own_kib": kib, "first_importer": data["first_importer"][m]}
+               for m, kib in sorted(data["own_kib"].items(), key=lambda kv: -kv[1])}
+    return {"warm": args.warm, "wait_seconds": args.wait, "rss_kib": rss, "floor_kib": floor,
+            "interpreter_kib": data["start_kib"],
             "imports_kib": imports, "rest_kib": rss - data["start_kib"] - imports,
             "own_kib": dict(sorted(own.items(), key=lambda kv: -kv[1])),
-            "charged_kib": dict(sorted(charged.items(), key=lambda kv: -kv[1]))}
+            "charged_kib": dict(sorted(charged.items(), key=lambda kv: -kv[1])), "modules": modules}
 
 
 def text_report(report: dict, top: int) -> str:
@@ -172,6 +195,7 @@ def text_report(report: dict, top: int) -> str:
              f"  {mib(report['interpreter_kib'])}  interpreter before the first metered import",
              f"  {mib(report['imports_kib'])}  imports",
              f"  {mib(report['rest_kib'])}  rest (heap built at start-up and by requests)",
+             f"  {mib(report['floor_kib'])}  floor: a process with portald's stack set up and nothing of portald",
              "", f"  own share per package (top {top}):"]
     for name, kib in list(report["own_kib"].items())[:top]:
         lines.append(f"  {mib(kib)}  {name}")

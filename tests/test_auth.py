@@ -284,3 +284,15 @@ def test_query_token_is_refused_on_routes_that_do_not_stream(client):
     streamed = client.get(f"/platform/api/events?token={token}", headers=sse, buffered=False)
     assert streamed.status_code == 200
     streamed.close()
+
+
+def test_revocation_database_is_made_by_the_first_logout(make_app, tmp_path):
+    """Until something is revoked there is nothing to keep (and SQLite need not be loaded)."""
+    app = make_app()
+    client = app.test_client()
+    token = admin_token(client)
+    assert client.get("/platform/api/hwmon", headers=bearer(token)).status_code == 200
+    assert not (tmp_path / "state" / "auth.db").exists()
+    assert client.post("/auth/logout", headers=bearer(token)).status_code == 200
+    assert (tmp_path / "state" / "auth.db").exists()
+    assert client.get("/platform/api/hwmon", headers=bearer(token)).status_code == 401

@@ -4,9 +4,10 @@
 Claims: ``sub`` (user), ``m`` (0 OS account, 2 admin account), ``role`` (admin/user), ``jti``, ``iat``,
 ``exp``; admin-account tokens also carry ``pwg`` (the admin password's generation, so a password change
 or reset revokes every earlier admin token) and ``chg`` (issued for the default password: good only for
-changing it). Logged-out ``jti``s are kept in SQLite until they expire, so a restart does not revive them;
-the database is opened with the first token checked or revoked (a daemon nobody logs in to never
-loads SQLite).
+changing it). Logged-out ``jti``s are kept in SQLite until they expire, so a restart does not revive them.
+SQLite (~1.5 MB resident once loaded) is loaded only when there is something to read or write: when
+the first token is checked and ``auth.db`` exists, or at the first revocation (no file, nothing was
+ever revoked).
 """
 from __future__ import annotations
 
@@ -83,22 +84,28 @@ class TokenService:
     @property
     def _revoked(self) -> set[str]:
         if self._revoked_jtis is None:
-            import sqlite3
-
-            try:
-                self._open_revocations()
-            except sqlite3.DatabaseError as exc:
-                # a damaged database must not keep the daemon down: set it aside and start a new one
-                # (tokens revoked before are then valid again until they expire, at most token_ttl)
-                aside = self._store.path(f"auth.db.damaged-{int(time.time())}")
-                log.error("auth.db is damaged (%s); moved to %s and started afresh", exc, aside.name)
-                if self._db is not None:
-                    self._db.close()
-                for suffix in ("", "-wal", "-shm"):
-                    if self._store.path("auth.db" + suffix).exists():
-                        self._store.path("auth.db" + suffix).rename(str(aside) + suffix)
-                self._open_revocations()
+            if self._store.path("auth.db").exists():
+                self._load_revocations()
+            else:
+                self._revoked_jtis = set()  # nothing was ever revoked; revoke() creates the database
         return self._revoked_jtis
+
+    def _load_revocations(self) -> None:
+        import sqlite3
+
+        try:
+            self._open_revocations()
+        except sqlite3.DatabaseError as exc:
+            # a damaged database must not keep the daemon down: set it aside and start a new one
+            # (tokens revoked before are then valid again until they expire, at most token_ttl)
+            aside = self._store.path(f"auth.db.damaged-{int(time.time())}")
+            log.error("auth.db is damaged (%s); moved to %s and started afresh", exc, aside.name)
+            if self._db is not None:
+                self._db.close()
+            for suffix in ("", "-wal", "-shm"):
+                if self._store.path("auth.db" + suffix).exists():
+                    self._store.path("auth.db" + suffix).rename(str(aside) + suffix)
+            self._open_revocations()
 
     def _open_revocations(self) -> None:
         self._db = self._store.sqlite("auth.db")
@@ -145,6 +152,8 @@ class TokenService:
                 and (identity.method != 2 or identity.generation == admin_generation))
 
     def revoke(self, identity: Identity) -> None:
+        if self._db is None:
+            self._load_revocations()  # creates auth.db at the first revocation ever
         self._revoked.add(identity.jti)
         self._db.execute("INSERT OR IGNORE INTO revoked (jti, exp) VALUES (?, ?)", (identity.jti, identity.expires))
 
