@@ -46,10 +46,6 @@ class PluginContext:
         return self._host.config.plugin_section(self.name)
 
     @property
-    def daemon_config(self):
-        return self._host.config
-
-    @property
     def sim(self) -> bool:
         """True when the daemon runs on the virtual board (``--sim`` / ``board = "sim"``)."""
         return self._host.config.board == "sim"
@@ -89,6 +85,14 @@ class PluginContext:
     def driver(self, capability: str):
         """The driver chosen for ``capability``, or None when no driver probed true."""
         return self._host.drivers.get(capability)
+
+    def blocking(self, helper):
+        """``helper`` with every method run in the threadpool under the daemon's driver timeout: the
+        wrapper the core puts around every ``blocking = True`` driver, for a plugin's own blocking
+        helper (a password hash, a C library call) — the one way a plugin runs blocking work."""
+        from .drivers import BlockingDriver
+
+        return BlockingDriver(helper, self._host.config.driver_timeout_seconds)
 
     def require(self, capability: str):
         """The chosen driver, or the spec's 404 "not supported" when there is none."""

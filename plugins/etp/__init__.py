@@ -10,14 +10,13 @@ absent.
 
 Off the event loop: the driver's EEPROM I/O goes to the threadpool through the core (the driver sets
 ``blocking = True``); the lock password's scrypt hash (~50 ms of CPU) goes there through the same
-``portald.drivers.BlockingDriver``, wrapped around ``store.LockHash``.
+wrapper (``ctx.blocking``), put around ``store.LockHash``.
 """
 from __future__ import annotations
 
 from gevent.lock import Semaphore
 
 from portald.capability import Capability
-from portald.drivers import BlockingDriver
 
 from . import layout, routes
 from .interface import EtpDriver
@@ -33,8 +32,7 @@ def _store(ctx) -> UserDataStore | None:
     device = _device(ctx)
     if device is None:
         return None
-    timeout = ctx.daemon_config.driver_timeout_seconds
-    return ctx.memo("store", lambda: UserDataStore(device, BlockingDriver(LockHash(), timeout).digest))
+    return ctx.memo("store", lambda: UserDataStore(device, ctx.blocking(LockHash()).digest))
 
 
 def startup(ctx) -> None:
