@@ -1,8 +1,9 @@
 """What a plugin is handed in every hook: ``ctx``, bound to that plugin.
 
-It carries the core's services — configuration (the plugin's own ``[plugins.<name>]`` section and the
-whole config), hardware roots, the command runner, durable state, samplers — and the drivers chosen per
-capability. Plugins never import each other: they meet here.
+It carries the core's services — the plugin's own ``[plugins.<name>]`` section (never another plugin's:
+a driver's settings reach it through ``create_driver``), hardware roots, the command runner, durable
+state, samplers, the blocking-call wrapper — and the drivers chosen per capability. Plugins never import
+each other: they meet here.
 """
 from __future__ import annotations
 
