@@ -10,7 +10,7 @@ operations go through ``cryptography`` instead. Tokens are interchangeable with 
 check both ways), and ``GET /auth/certificate`` lets anyone verify them offline.
 
 What ``decode`` accepts, and nothing else: three base64url parts; a header object whose ``alg`` is
-``ES256``; a 64-byte signature (r || s) valid for ``header.payload`` under the key; a payload object
+``ES256`` (and no ``crit``); a 64-byte signature (r || s) valid for ``header.payload`` under the key; a payload object
 with every required claim, a numeric ``exp`` in the future, and ``nbf``/``iat``, when present, numeric
 (``nbf`` not in the future).
 """
@@ -44,7 +44,10 @@ def _b64decode(part: bytes) -> bytes:
     # urlsafe_b64decode would silently skip characters outside the alphabet
     if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
         raise InvalidToken("invalid base64url")
-    return base64.urlsafe_b64decode(part + b"=" * (-len(part) % 4))
+    try:
+        return base64.urlsafe_b64decode(part + b"=" * (-len(part) % 4))
+    except binascii.Error:
+        raise InvalidToken("invalid base64url") from None
 
 
 def _json_object(part: bytes, what: str) -> dict:
@@ -75,6 +78,8 @@ def decode(token: str, key: "ES256Key", required: tuple[str, ...] = (), now: flo
     header = _json_object(parts[0], "header")
     if header.get("alg") != "ES256":
         raise InvalidToken("the algorithm is not ES256")
+    if "crit" in header:  # extensions we would have to understand (RFC 7515, 4.1.11): we understand none
+        raise InvalidToken("unsupported critical header extension")
     signature = _b64decode(parts[2])
     if len(signature) != _SIGNATURE_BYTES or not key.verify(parts[0] + b"." + parts[1], signature):
         raise InvalidToken("signature verification failed")
@@ -201,7 +206,10 @@ class _OpenSSLKey(ES256Key):
 
     def __del__(self):
         if getattr(self, "_pkey", None):
-            self._lib.EVP_PKEY_free(self._pkey)
+            try:
+                self._lib.EVP_PKEY_free(self._pkey)
+            except Exception:  # at interpreter exit ctypes may be half torn down; the OS frees it anyway
+                pass
 
     def sign(self, data: bytes) -> bytes:
         if not self._private:
