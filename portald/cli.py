@@ -76,14 +76,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(config) -> int:
-    from .app import create_app
     from .memory import release_free_memory, tune_malloc
     from .server import generated_tls_pair, serve
 
     tune_malloc()
 
     try:
-        tls_pair = generated_tls_pair(config)  # at a first start, made while the app loads
+        # at a first start the HTTPS key pair is made by a child: started before the app's imports,
+        # it is ready by the time the app is
+        tls_pair = generated_tls_pair(config)
+        from .app import create_app
+
         app = create_app(config)
     except OSError as exc:
         print(f"portald: cannot start: {exc}", file=sys.stderr)

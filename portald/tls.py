@@ -19,10 +19,7 @@ import json
 import logging
 import os
 import socket
-import ssl
 import sys
-
-from gevent.lock import Semaphore
 
 from .state import StateStore
 
@@ -41,6 +38,8 @@ class KeyPair:
         self._request = {"common_name": common_name, "sans": list(sans or []), "days": days}
         self._pem: tuple[bytes, bytes] | None = None
         self._child = None
+        from gevent.lock import Semaphore  # (not at the top: the child, python -m portald.tls, needs no gevent)
+
         self._making = Semaphore()  # two greenlets asking at once wait for one child
         key_pem, cert_pem = store.read_bytes(key_name), store.read_bytes(cert_name)
         if key_pem and cert_pem:
@@ -101,6 +100,8 @@ class KeyPair:
 
 
 def pair_is_usable(store: StateStore, key_name: str, cert_name: str) -> bool:
+    import ssl
+
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
         context.load_cert_chain(str(store.path(cert_name)), str(store.path(key_name)))
