@@ -66,8 +66,9 @@ class QuietHandler(WSGIHandler):
 
     pywsgi sends a response's head and its first body chunk in two ``send()`` calls. For a body of up
     to ``COALESCE_BYTES`` (nearly every API answer) they go out in one: on a keep-alive connection that
-    is one system call and one wake-up of the client less per request, about a tenth of a ping's cost
-    (``bench/http_bench.py``). TCP_NODELAY is still needed for what is sent in pieces (event streams)."""
+    is one system call and one wake-up of the client less per request, a few percent of a ping's
+    throughput (``bench/http_bench.py``). TCP_NODELAY is still needed for what is sent in pieces
+    (event streams)."""
 
     READ_BUFFER = 2048
     COALESCE_BYTES = 64 * 1024
@@ -86,10 +87,12 @@ class QuietHandler(WSGIHandler):
         self._head = _PENDING
         try:
             super()._write_with_headers(data)
-        finally:
-            head, self._head = self._head, None
-            if head is not None and head is not _PENDING:  # no body came (an empty one): the head alone
-                super()._sendall(head)
+        except BaseException:
+            self._head = None  # a held head goes nowhere: pywsgi closes the connection
+            raise
+        head, self._head = self._head, None
+        if head is not None and head is not _PENDING:  # no body came (an empty one): the head alone
+            super()._sendall(head)
 
     def _sendall(self, data):
         head = self._head
