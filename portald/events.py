@@ -62,7 +62,8 @@ def wants_stream() -> bool:
 def json_or_stream(event: str, fetch: Callable[[], Any]) -> Response:
     """The one view body of a resource the spec serves both ways: with ``Accept: text/event-stream``
     a stream of the ``event`` source's data as ``event: message`` frames (404 when that source has no
-    data on this machine), else ``fetch()`` as JSON (``fetch`` raises the area's errors itself)."""
+    data on this machine), else ``fetch()`` — data, sent as JSON, or a ready ``Response`` (a body
+    encoded once per sample) — which raises the area's errors itself."""
     if wants_stream():
         from .app_context import core
 
@@ -70,9 +71,12 @@ def json_or_stream(event: str, fetch: Callable[[], Any]) -> Response:
         if event not in bus.pumps:
             raise NotSupported()
         return bus.response([event], {event: "message"})
+    found = fetch()
+    if isinstance(found, Response):
+        return found
     from flask import jsonify
 
-    return jsonify(fetch())
+    return jsonify(found)
 
 
 class Subscription:

@@ -34,6 +34,8 @@ class Sampler:
         self._ready = Event()
         self._greenlet: gevent.Greenlet | None = None
         self._last_read = 0.0
+        self._generation = 0  # counts successful collections: a sample's identity
+        self._rendered: dict[str, tuple[int, bytes]] = {}  # key -> (generation, rendering)
         self.collections = 0
 
     @property
@@ -52,6 +54,15 @@ class Sampler:
             raise SampleFailed(self._error)
         return self._value
 
+    def latest_rendered(self, render: Callable[[Any], bytes], key: str = "") -> bytes:
+        """``render(latest())``, computed once per sample and kept until the next one: a response body
+        that every request of one sampling period shares instead of encoding it again."""
+        value = self.latest()
+        cached = self._rendered.get(key)
+        if cached is None or cached[0] != self._generation:
+            cached = self._rendered[key] = (self._generation, render(value))
+        return cached[1]
+
     def _collect_once(self) -> None:
         try:
             with gevent.Timeout(self.timeout):
@@ -66,6 +77,7 @@ class Sampler:
             if self._error is not None:
                 log.info("sampling %s works again", self.name)
             self._value, self._error = value, None
+            self._generation += 1
         self.collections += 1
         self._ready.set()
 

@@ -61,10 +61,9 @@ def blueprint(get_sampler: Callable[[], Sampler | None], get_driver: Callable[[]
     @bp.get("")
     @streaming
     def listing():
-        if events.wants_stream():
-            return events.json_or_stream("processes", lambda: served(get_sampler()).rows)
-        # JSON: the body the sampler encoded once per sample (json_or_stream would encode it per request)
-        return Response(served(get_sampler()).body, mimetype="application/json")
+        # JSON: the body the sampler encoded once per sample
+        return events.json_or_stream(
+            "processes", lambda: Response(served(get_sampler()).body, mimetype="application/json"))
 
     @bp.delete("/<pid>")
     @privilege(DELETE=USER)
