@@ -39,7 +39,13 @@ def _point_psutil_at(procfs_root, unless_changed_from=None) -> None:
     point it at ``procfs_root`` so every driver using psutil (processes, CPU usage, memory) reads the
     same tree as the rest, fixture trees included. It is one setting per process: one daemon runs per
     process; tests build many apps one after another, and the app that set it puts the default back
-    when it stops. (Drivers that signal processes check that this root is the live procfs first.)"""
+    when it stops. (Drivers that signal processes check that this root is the live procfs first.)
+    psutil is not imported just for this when the root is psutil's own default (~1 MiB saved for a
+    daemon that never lists processes)."""
+    import sys
+
+    if "psutil" not in sys.modules and str(procfs_root) == "/proc":
+        return
     import psutil
 
     if unless_changed_from is None or psutil.PROCFS_PATH == str(unless_changed_from):

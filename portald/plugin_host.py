@@ -64,6 +64,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
         self.choices: dict[str, DriverChoice] = {}
+        self.drivers: dict[str, Any] = {}  # capability -> chosen driver (read on every request)
         self.candidates: dict[str, list[DriverChoice]] = {}
         self._samplers: list[Sampler] = []
         self._contexts: dict[str, PluginContext] = {}
@@ -73,9 +74,6 @@ class PluginHost:
         self.capability_plugins: dict[str, str] = {}  # capability name -> the plugin declaring it
         self.absent_reasons: dict[str, str] = {}  # capability -> why its drivers found nothing
 
-    @property
-    def drivers(self) -> dict[str, Any]:
-        return {cap: choice.driver for cap, choice in self.choices.items()}
 
     # -- loading ---------------------------------------------------------------------------------------
     def load(self) -> None:
@@ -201,6 +199,7 @@ class PluginHost:
                     driver = BlockingDriver(driver, self.config.driver_timeout_seconds)
                 self.candidates.setdefault(capability, []).append(DriverChoice(capability, driver, plugin))
         self.choices.clear()
+        self.drivers.clear()
         self.absent_reasons.clear()
         for capability, candidates in self.candidates.items():
             for choice in self._ranked(capability, candidates):
@@ -218,6 +217,7 @@ class PluginHost:
                     continue
                 if found:
                     self.choices[capability] = choice
+                    self.drivers[capability] = choice.driver
                     log.info("%s: using driver %s (plugin %s)", capability, choice.name, choice.plugin)
                     break
                 log.debug("%s: driver %s found nothing", capability, choice.name)
