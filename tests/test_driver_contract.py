@@ -132,7 +132,15 @@ def test_every_driver_of_the_linux_and_sim_boards_satisfies_its_capabilitys_prot
         assert modules <= checked.get(board, set()), f"{board}: drivers never built: {modules - checked.get(board, set())}"
 
 
+def _acme_modules() -> dict:
+    return {n: m for n, m in sys.modules.items() if n == "acme_board" or n.startswith("acme_board.")}
+
+
 def test_the_example_oem_boards_drivers_satisfy_the_protocols():
+    # other tests import an acme_board of their own: put theirs aside, import the example's, restore
+    theirs = _acme_modules()
+    for name in theirs:
+        del sys.modules[name]
     sys.path.insert(0, str(EXAMPLE))
     try:
         drivers = importlib.import_module("acme_board.drivers")
@@ -143,5 +151,6 @@ def test_the_example_oem_boards_drivers_satisfy_the_protocols():
             assert contract.problems(driver, protocols[capability]) == [], (capability, driver)
     finally:
         sys.path.remove(str(EXAMPLE))
-        for name in [n for n in sys.modules if n == "acme_board" or n.startswith("acme_board.")]:
+        for name in _acme_modules():
             del sys.modules[name]
+        sys.modules.update(theirs)
