@@ -45,10 +45,12 @@ class Sampler:
     def latest(self) -> Any:
         """The newest snapshot; waits for the first one when the sampler was idle."""
         self._last_read = self._clock()
-        if not self.running:
+        greenlet = self._greenlet
+        if greenlet is None or greenlet.dead:
             self._ready.clear()
             self._greenlet = gevent.spawn(self._run)
-        if not self._ready.wait(self.timeout + 1):
+        # the usual case, a sample at hand, costs no wait (Event.wait is a call into the hub)
+        if not self._ready.is_set() and not self._ready.wait(self.timeout + 1):
             raise SampleFailed(f"{self.name}: no sample within {self.timeout:g} s")
         if self._error is not None:
             raise SampleFailed(self._error)

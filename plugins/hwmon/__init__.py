@@ -20,12 +20,15 @@ class Settings(_Settings):
 
 
 def readings(ctx):
-    """The shared sampler of this daemon run, or None when no driver probed true."""
-    driver = ctx.driver("hwmon")
-    if driver is None:
-        return None
-    interval = CAPABILITY.settings(ctx).interval_seconds
-    return ctx.memo("sampler", lambda: ctx.sampler("readings", driver.read, interval=interval))
+    """The shared sampler of this daemon run, or None when no driver probed true (asked on every
+    request, so everything but one memo lookup happens once)."""
+    def build():
+        driver = ctx.driver("hwmon")
+        if driver is None:
+            return None
+        return ctx.sampler("readings", driver.read, interval=CAPABILITY.settings(ctx).interval_seconds)
+
+    return ctx.memo("sampler", build)
 
 
 def event_source(ctx):
