@@ -54,8 +54,8 @@ class FakeSystemdBus:
     def __init__(self):
         if shutil.which("dbus-daemon") is None:
             pytest.fail("dbus-daemon is missing: apt-get install dbus-daemon (make test does it)")
-        # a unix socket path must fit in 108 bytes, which pytest's tmp_path does not promise
-        self.folder = tempfile.mkdtemp(prefix="portald-bus-", dir="/tmp")
+        # a unix socket path must fit in 108 bytes, which pytest's tmp_path does not promise: $TMPDIR
+        self.folder = tempfile.mkdtemp(prefix="portald-bus-")
         self.address = f"unix:path={self.folder}/bus"
         self.daemon = subprocess.Popen(
             ["dbus-daemon", f"--config-file={HERE / 'bus.conf'}", f"--address={self.address}", "--nofork",
@@ -320,7 +320,7 @@ def test_a_bus_without_systemd_is_absent_too(make_app, bus):
 
 
 def test_a_socket_that_never_answers_is_absent_after_the_probe_timeout(make_app, tmp_path):
-    path = Path(tempfile.mkdtemp(prefix="portald-mute-", dir="/tmp")) / "bus"
+    path = Path(tempfile.mkdtemp(prefix="portald-mute-")) / "bus"
     mute = socket.socket(socket.AF_UNIX)
     try:
         mute.bind(str(path))
