@@ -206,7 +206,7 @@ def test_repeated_failures_lock_account_out_with_429(make_app):
 
 
 def test_failures_from_one_address_lock_that_address_for_other_accounts(make_app):
-    client = make_app(auth={"max_failures": 3}).test_client()
+    client = make_app(auth={"max_failures": 3, "address_max_failures": 3}).test_client()
     for name in ("a", "b", "c"):
         login(client, name, "wrong")
     assert login(client, "admin", "p@ssw0rd").status_code == 429

@@ -86,3 +86,43 @@ def test_deleted_account_token_stops_working(client, os_user_factory, monkeypatc
     assert client.get("/platform/api/hwmon", headers=bearer(token)).status_code == 200
     subprocess.run(["userdel", user.name], check=True)
     assert client.get("/platform/api/hwmon", headers=bearer(token)).status_code == 401
+
+
+def test_failed_pam_check_does_not_sleep_in_its_thread(os_user_factory):
+    """libpam's fail delay (~2 s) is reported to the caller, not slept out in the threadpool thread."""
+    import time
+
+    from portald.auth import os_accounts
+
+    user = os_user_factory()
+    os_accounts.preload()
+    start = time.monotonic()
+    ok, delay = os_accounts.authenticate("portald", user.name, user.password + "x")
+    assert not ok and delay > 0.5 and time.monotonic() - start < 1.0
+    assert os_accounts.authenticate("portald", user.name, user.password) == (True, 0.0)
+
+
+def test_failed_pam_login_is_still_answered_after_pams_delay(client, os_user_factory):
+    import time
+
+    user = os_user_factory()
+    start = time.monotonic()
+    assert login(client, user.name, "wrong", m=0).status_code == 401
+    assert time.monotonic() - start > 1.0  # the caller still waits (in its greenlet)
+
+
+def test_pam_flood_does_not_hold_up_the_admin_login(make_app, os_user_factory):
+    import time
+
+    import gevent
+
+    client = make_app(auth={"max_attempts_per_address": 4}).test_client()
+    user = os_user_factory()
+    flood = [gevent.spawn(client.post, "/auth/login?m=0", json={"username": user.name, "password": f"x{i}"},
+                          environ_base={"REMOTE_ADDR": f"127.0.0.{2 + i % 5}"}) for i in range(20)]
+    gevent.sleep(0.5)
+    start = time.monotonic()
+    assert login(client, "admin", "p@ssw0rd").status_code == 200
+    assert login(client, user.name, user.password, m=0).status_code == 200
+    assert time.monotonic() - start < 2.0
+    assert all(job.get(timeout=60).status_code in (401, 429) for job in flood)

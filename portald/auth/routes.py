@@ -38,7 +38,8 @@ def _method() -> int:
 
 
 def _login_response(username: str, password: str, method: int) -> Response:
-    token, expire, _ = core().auth.login(username, password, method, request.remote_addr or "?")
+    auth = core().auth
+    token, expire, _ = auth.login(username, password, method, auth.client_address.of(request))
     response = jsonify({"code": 200, "expire": expire.isoformat(timespec="seconds"), "token": token})
     response.set_cookie("jwt", token, max_age=core().auth.config.token_ttl_seconds, path="/",
                         httponly=True, samesite="Strict", secure=request.is_secure)
@@ -110,7 +111,7 @@ def change_admin_password():
     if body.new == body.old:
         raise ValidationFailed("new password must differ from the old one")
     auth = core().auth
-    address = request.remote_addr or "?"
+    address = auth.client_address.of(request)
     account_key = f"{M_ADMIN}:admin"
     auth.refuse_if_locked(account_key, address, "admin")
     attempt = auth.throttle.attempt(account_key, address)

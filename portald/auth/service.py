@@ -15,13 +15,15 @@ from ..errors import AuthError, AuthErrorBothCases, Forbidden, TooManyAttempts
 from ..state import StateStore
 from . import admin_account, os_accounts, privileges
 from .admin_account import AdminAccount
-from .throttle import LoginThrottle
+from .client_address import ClientAddress
+from .throttle import LoginThrottle, Policy
 from .tokens import Identity, InvalidToken, TokenService
 
 log = logging.getLogger("portald.auth")
 
 OS_ACCOUNT, ADMIN_ACCOUNT = 0, 2
-MAX_CONCURRENT_CHECKS = 4
+ADMIN_CHECKS = 2  # scrypt, ~50 ms and 16 MiB each
+CHECK_QUEUE_SECONDS = 5.0  # longest a login waits for a free PAM check before it is told to retry
 ROLE_CACHE_SECONDS = 30.0
 
 
@@ -30,9 +32,17 @@ class AuthService:
         self.config = config
         self.tokens = TokenService(store, config.token_ttl_seconds)
         self.admin = AdminAccount(store)
-        self.throttle = LoginThrottle(config.max_failures, config.failure_window_seconds, config.lockout_seconds,
-                                      config.failure_delay_seconds, config.failure_delay_max_seconds)
-        self._checks = BoundedSemaphore(MAX_CONCURRENT_CHECKS)
+        self.throttle = LoginThrottle(Policy(
+            config.max_failures, config.failure_window_seconds, config.lockout_seconds,
+            config.failure_delay_seconds, config.failure_delay_max_seconds, config.address_max_failures,
+            config.account_max_failures, config.account_lockout_seconds))
+        self.client_address = ClientAddress(config.trusted_proxies)
+        # PAM checks and admin-account checks queue apart: a flood of (slow) OS-account logins never
+        # stands between the owner and the admin account; neither may take every threadpool thread
+        # (ETP, screenshots and samplers use them too)
+        self._pam_checks = BoundedSemaphore(config.max_concurrent_checks)
+        self._admin_checks = BoundedSemaphore(ADMIN_CHECKS)
+        self._in_flight: dict[str, int] = {}  # client address -> login attempts being answered
         self._pam_loading, self._pam_loaded = BoundedSemaphore(1), False
         self._roles: dict[str, tuple[str | None, float]] = {}
 
@@ -44,16 +54,34 @@ class AuthService:
             raise TooManyAttempts(f"too many failed logins, retry in {wait} s", headers={"Retry-After": str(wait)})
 
     def login(self, username: str, password: str, method: int, address: str) -> tuple[str, object, Identity]:
-        """Check the credentials and issue a token; raises 401/429 ``AuthError``s."""
+        """Check the credentials and issue a token; raises 401/429 ``AuthError``s.
+
+        A failed attempt is answered after a delay that this greenlet sleeps out (no thread is held);
+        an address with ``max_attempts_per_address`` attempts still unanswered gets 429 at once."""
         account_key = f"{method}:{username}"
         self.refuse_if_locked(account_key, address, username)
+        if self._in_flight.get(address, 0) >= self.config.max_attempts_per_address:
+            log.info("login refused for %r from %s: attempts from there still in progress", username, address)
+            raise TooManyAttempts("a login from this address is still in progress, retry in 1 s",
+                                  headers={"Retry-After": "1"})
+        self._in_flight[address] = self._in_flight.get(address, 0) + 1
+        try:
+            return self._login(username, password, method, address, account_key)
+        finally:
+            left = self._in_flight.pop(address) - 1
+            if left:
+                self._in_flight[address] = left
+
+    def _login(self, username: str, password: str, method: int, address: str,
+               account_key: str) -> tuple[str, object, Identity]:
         attempt = self.throttle.attempt(account_key, address)
-        # a flood of logins from many addresses must not take every threadpool thread (ETP, screenshots
-        # and samplers use them too): credential checks wait their turn here
-        with self._checks:
-            ok, role, must_change = self._check(username, password, method)
+        try:
+            ok, role, must_change, pam_delay = self._check(username, password, method)
+        except TooManyAttempts:
+            self.throttle.withdraw(account_key, address, attempt)  # never checked
+            raise
         if not ok:
-            delay = self.throttle.failed(account_key, address, attempt)
+            delay = max(self.throttle.failed(account_key, address, attempt), pam_delay)
             log.warning("failed login for %r (m=%d) from %s", username, method, address)
             if delay:
                 gevent.sleep(delay)
@@ -63,23 +91,32 @@ class AuthService:
         log.info("%r logged in (m=%d, role %s) from %s", username, method, role, address)
         return token, expire, self.tokens.verify(token, self.admin.generation)
 
-    def _check(self, username: str, password: str, method: int) -> tuple[bool, str, bool]:
+    def _check(self, username: str, password: str, method: int) -> tuple[bool, str, bool, float]:
+        """(ok, role, must change the password, delay PAM asked for); runs in the threadpool."""
         pool = gevent.get_hub().threadpool
         if method == ADMIN_ACCOUNT:
             if username != admin_account.USERNAME:
-                return False, "", False
-            ok = pool.apply(self.admin.verify, (password,))
-            return ok, "admin", ok and self.admin.is_default
-        if not self._pam_loaded:
-            # libpam is found and loaded once, by one greenlet, in the threadpool (it runs ldconfig)
-            with self._pam_loading:
-                if not self._pam_loaded:
-                    pool.apply(os_accounts.preload)
-                    self._pam_loaded = True
-        ok = pool.apply(os_accounts.authenticate, (self.config.pam_service, username, password))
+                return False, "", False, 0.0
+            with self._admin_checks:
+                ok = pool.apply(self.admin.verify, (password,))
+            return ok, "admin", ok and self.admin.is_default, 0.0
+        if not self._pam_checks.acquire(timeout=CHECK_QUEUE_SECONDS):
+            log.warning("OS-account login for %r refused: every PAM check busy for %.0f s", username,
+                        CHECK_QUEUE_SECONDS)
+            raise TooManyAttempts("too many logins in progress, retry in 1 s", headers={"Retry-After": "1"})
+        try:
+            if not self._pam_loaded:
+                # libpam is found and loaded once, by one greenlet, in the threadpool (it runs ldconfig)
+                with self._pam_loading:
+                    if not self._pam_loaded:
+                        pool.apply(os_accounts.preload)
+                        self._pam_loaded = True
+            ok, pam_delay = pool.apply(os_accounts.authenticate, (self.config.pam_service, username, password))
+        finally:
+            self._pam_checks.release()
         if not ok:
-            return False, "", False
-        return True, os_accounts.role_of(username, self.config.admin_groups), False
+            return False, "", False, pam_delay
+        return True, os_accounts.role_of(username, self.config.admin_groups), False, 0.0
 
     # -- identifying the caller ------------------------------------------------------------------------
     @staticmethod
