@@ -38,9 +38,13 @@ class ServerConfig(_Section):
     max_json_depth: int = Field(32, ge=2, le=512)
     max_connections: int = Field(1024, ge=8)
     idle_timeout_seconds: float = Field(30.0, gt=0)
+    request_timeout_seconds: float = Field(10.0, gt=0)
+    max_connections_per_client: int = Field(128, ge=1)
     max_streams: int = Field(256, ge=1)
     max_streams_per_user: int = Field(32, ge=1)
     heartbeat_seconds: float = Field(15.0, gt=0)
+    # Host names (or addresses) accepted in the Host header besides the built-in ones; "*": any
+    allowed_hosts: list[str] = []
 
     @field_validator("listen")
     @classmethod
@@ -58,6 +62,23 @@ class AuthConfig(_Section):
     lockout_seconds: int = Field(300, ge=1)
     failure_delay_seconds: float = Field(0.5, ge=0)
     failure_delay_max_seconds: float = Field(4.0, ge=0)
+    address_max_failures: int = Field(20, ge=1)
+    account_max_failures: int = Field(100, ge=1)
+    account_lockout_seconds: int = Field(60, ge=1)
+    # credential checks: PAM checks running at once (threads), and login attempts per client address
+    max_concurrent_checks: int = Field(4, ge=1, le=64)
+    max_attempts_per_address: int = Field(2, ge=1)
+    # reverse proxies (addresses or networks) whose X-Forwarded-For names the client; default none
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError -> a ConfigError naming the key
+        return value
 
 
 class Config(_Section):
