@@ -12,6 +12,7 @@ import resource
 import signal
 import socket
 import ssl
+import time
 
 import gevent
 from gevent.pool import Pool
@@ -25,35 +26,143 @@ log = logging.getLogger("portald.server")
 STOP_TIMEOUT = 3.0
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s]*")
 _PENDING = object()
+_MALFORMED_BODY = b'{"message": "malformed request"}'
+_MALFORMED = (b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n%s" % (len(_MALFORMED_BODY), _MALFORMED_BODY))
+
+
+class RateLimitedLog:
+    """At most ``burst`` lines per ``window`` seconds through ``log.info``; what is held back is
+    counted and said in the next line that gets through. A flood of hostile clients must not fill the
+    disk with log lines."""
+
+    def __init__(self, logger: logging.Logger, burst: int = 10, window: float = 10.0):
+        self.logger, self.burst, self.window = logger, burst, window
+        self._start, self._lines, self.suppressed = 0.0, 0, 0
+
+    def info(self, message: str, *args) -> None:
+        now = time.monotonic()
+        if now - self._start >= self.window:
+            self._start, self._lines = now, 0
+        if self._lines >= self.burst:
+            self.suppressed += 1
+            return
+        self._lines += 1
+        if self.suppressed:
+            message += " (%d similar lines suppressed)"
+            args = (*args, self.suppressed)
+            self.suppressed = 0
+        self.logger.info(message, *args)
+
+
+class HeadDeadline(gevent.Timeout):
+    """Raised in a connection's greenlet when its TLS handshake and request head (request line and
+    headers) are not complete within ``request_timeout`` seconds."""
 
 
 class NoDelayWSGIServer(WSGIServer):
-    """Sets TCP_NODELAY and a timeout on every accepted socket. The timeout bounds each read and write:
-    a client that opens connections and sends nothing (or half a request, or stalls its TLS
-    handshake) is dropped after ``idle_timeout`` seconds instead of holding a file descriptor for
-    ever; an event stream whose client stops reading for that long ends too."""
+    """Sets TCP_NODELAY and a timeout on every accepted socket, and keeps hostile clients from taking
+    every connection slot:
+
+    - ``idle_timeout`` bounds each read and write: a client that sends nothing is dropped after it,
+      an event stream whose client stops reading for that long ends too.
+    - ``request_timeout`` is a deadline from the connection's start (not from its last byte) for
+      the TLS handshake plus the first request's line and headers; a keep-alive request's head must
+      come within it from its first byte. A client trickling a byte at a time cannot hold a slot.
+      Once the head is read the deadline is off: bodies, responses and event streams are not cut.
+    - ``max_per_client`` caps the open connections of one client address; beyond it a new
+      connection is closed at once, before any TLS handshake, so that one address can neither take
+      the ``max_connections`` pool nor grow the daemon's memory further.
+    """
 
     idle_timeout: float | None = None
+    request_timeout: float | None = None
+    max_per_client: int | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.open_per_client: dict[str, int] = {}
+        self.notes = RateLimitedLog(log)
 
     def do_read(self):
         accepted = super().do_read()
         if accepted:
+            sock, address = accepted
+            client = address[0] if isinstance(address, tuple) else None
+            if client is not None and self.max_per_client:
+                count = self.open_per_client.get(client, 0)
+                if count >= self.max_per_client:
+                    self.notes.info("refused a connection from %s: it has %d open (max_connections_per_client)",
+                                    client, count)
+                    sock.close()
+                    return None
+                self.open_per_client[client] = count + 1
             try:
-                accepted[0].setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:  # not TCP (a UNIX socket in tests)
                 pass
             if self.idle_timeout:
-                accepted[0].settimeout(self.idle_timeout)
+                sock.settimeout(self.idle_timeout)
         return accepted
+
+    def do_close(self, sock, address=None, *args):
+        try:
+            super().do_close(sock, address, *args)
+        finally:
+            client = address[0] if isinstance(address, tuple) else None
+            count = self.open_per_client.get(client)
+            if count is not None:
+                if count <= 1:
+                    del self.open_per_client[client]
+                else:
+                    self.open_per_client[client] = count - 1
+
+    def _deadline(self) -> HeadDeadline | None:
+        return HeadDeadline.start_new(self.request_timeout) if self.request_timeout else None
+
+    def _run_handler(self, sock, address, deadline: HeadDeadline | None):
+        handler = self.handler_class(sock, address, self)
+        handler.deadline = deadline
+        try:
+            handler.handle()
+        except HeadDeadline as expired:
+            if expired is not handler.deadline and expired is not deadline:
+                raise
+            log.debug("closed a connection from %s: request head not complete within %s s",
+                      address[0] if isinstance(address, tuple) else "?", self.request_timeout)
+        finally:
+            if handler.deadline is not None:
+                handler.deadline.close()
+
+    def handle(self, sock, address):
+        self._run_handler(sock, address, self._deadline())
 
     def wrap_socket_and_handle(self, client_socket, address):
         # A client that gives up during the TLS handshake (port scanners, browsers refusing the
         # self-signed certificate) is routine, not an error worth a traceback.
+        deadline = self._deadline()
+        ssl_socket = None
         try:
-            return super().wrap_socket_and_handle(client_socket, address)
-        except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
-            log.debug("TLS handshake with %s failed: %s", address[0] if address else "?", exc)
-            return None
+            # the handshake outside the constructor, so that the TLS socket is closed whatever ends it
+            ssl_socket = self.wrap_socket(client_socket, **dict(self.ssl_args, do_handshake_on_connect=False))
+            ssl_socket.do_handshake()
+        except BaseException as exc:
+            if deadline is not None:
+                deadline.close()
+            if ssl_socket is not None:
+                ssl_socket.close()
+            if isinstance(exc, (ssl.SSLError, ConnectionError, TimeoutError)):
+                log.debug("TLS handshake with %s failed: %s", address[0] if address else "?", exc)
+                return None
+            if exc is deadline:
+                log.debug("TLS handshake with %s not complete within %s s", address[0] if address else "?",
+                          self.request_timeout)
+                return None
+            raise
+        try:
+            return self._run_handler(ssl_socket, address, deadline)
+        finally:
+            ssl_socket.close()
 
 
 class QuietHandler(WSGIHandler):
@@ -107,11 +216,45 @@ class QuietHandler(WSGIHandler):
         super()._sendall(head)
         return super()._sendall(data)
 
+    deadline: HeadDeadline | None = None  # running while a request head is awaited (set by the server)
+
+    def read_requestline(self):
+        timeout = self.server.request_timeout if isinstance(self.server, NoDelayWSGIServer) else None
+        if self.deadline is None and timeout:
+            # a keep-alive request after the first: it may start within the idle limit, then its
+            # head must be complete within the deadline from its first byte
+            if not self.rfile.peek(1):
+                return ""
+            self.deadline = HeadDeadline.start_new(timeout)
+        return super().read_requestline()
+
+    def read_request(self, raw_requestline):
+        try:
+            return super().read_request(raw_requestline)
+        finally:
+            if self.deadline is not None:
+                self.deadline.close()
+                self.deadline = None
+
+    def _handle_client_error(self, ex):
+        # Malformed requests (a bad request line, more than 100 headers, ...) come from clients
+        # not yet authenticated: one short line at INFO, rate-limited, never a traceback.
+        notes = getattr(self.server, "notes", None)
+        if notes is not None:
+            client = self.client_address[0] if isinstance(self.client_address, tuple) else self.client_address
+            notes.info("malformed request from %s: %s", client, _short(ex))
+        return ("400", _MALFORMED)
+
     def get_environ(self):
         environ = super().get_environ()
         # lets an event stream notice at once that its client has gone (portald.events)
         environ["portald.socket_fd"] = self.socket.fileno()
         return environ
+
+
+def _short(ex: BaseException) -> str:
+    text = getattr(ex, "formatted_message", None) or str(ex) or type(ex).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def raise_file_limit() -> None:
@@ -154,6 +297,8 @@ def serve(app, config: Config, on_ready=None, tls_pair: KeyPair | None = None) -
     server = NoDelayWSGIServer((host, port), app, log=None, error_log=logging.getLogger("portald.wsgi"),
                                handler_class=QuietHandler, spawn=Pool(config.server.max_connections), **options)
     server.idle_timeout = config.server.idle_timeout_seconds
+    server.request_timeout = config.server.request_timeout_seconds
+    server.max_per_client = config.server.max_connections_per_client
     server.start()
     scheme = "http" if config.server.http else "https"
     log.info("portald listening on %s://%s:%d (board: %s)", scheme, host, server.server_port, config.board)
