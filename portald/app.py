@@ -1,5 +1,6 @@
 """The Flask app factory: builds the core, loads the plugins, registers every blueprint, and installs
-the cross-cutting pieces — the privilege guard, the error renderer, body limits, security headers.
+the cross-cutting pieces — the privilege guard, the error renderer, body limits, the ``Host``
+allow-list (``portald.request_guards``), security headers; stale temp files of the state dir go first.
 
 Every request pays for what is installed here, so it is kept lean (``bench/http_bench.py`` measures a
 ping against a bare Flask app): the security headers are added by a WSGI wrapper rather than an
@@ -18,8 +19,10 @@ from flask.json.provider import DefaultJSONProvider
 
 from . import core_routes, errors
 from .auth import routes as auth_routes
-from .config import Config
+from .config import Config, parse_listen
 from .core import Core
+from .request_guards import ChunkedBodyLimit, HostAllowList
+from .state import StateStore
 
 log = logging.getLogger("portald")
 
@@ -69,11 +72,13 @@ def create_app(config: Config) -> Flask:
     app.config.update(MAX_CONTENT_LENGTH=config.server.max_body_bytes,
                       PORTALD_MAX_JSON_DEPTH=config.server.max_json_depth,
                       JSON_SORT_KEYS=False)
+    StateStore(config.state_dir).remove_stale_temp_files()
     core = Core(config)
     app.extensions["portald"] = core
     errors.install(app)
     core.auth.guard(app)
-    app.wsgi_app = SecurityHeaders(app.wsgi_app)
+    app.wsgi_app = SecurityHeaders(HostAllowList(ChunkedBodyLimit(app.wsgi_app, config.server.max_body_bytes),
+                                                 config.server.allowed_hosts, parse_listen(config.server.listen)[0]))
 
     core.start()
     app.register_blueprint(auth_routes.bp)

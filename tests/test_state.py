@@ -54,3 +54,78 @@ def test_sqlite_store_uses_wal(tmp_path):
     conn = StateStore(tmp_path).sqlite("q.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
+
+
+def _crashed_write(target, monkeypatch) -> str:
+    """What a crash between the temporary file's write and its rename leaves: the temp file itself."""
+    left = []
+    real_replace = os.replace
+
+    def crash(src, dst):
+        left.append(src)
+        raise KeyboardInterrupt  # stands for the process dying here
+
+    monkeypatch.setattr(os, "replace", crash)
+    monkeypatch.setattr(os, "unlink", lambda path: None)  # a dead process cleans nothing up
+    try:
+        atomic_write(target, b"half")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        monkeypatch.setattr(os, "replace", real_replace)
+        monkeypatch.undo()
+    return left[0]
+
+
+def _age(path, seconds: float = 3600) -> None:
+    past = time.time() - seconds
+    os.utime(path, (past, past), follow_symlinks=False)
+
+
+def test_stale_temp_files_of_crashed_writes_are_removed_at_start(tmp_path, monkeypatch, caplog):
+    store = StateStore(tmp_path / "state")
+    store.write_json("keep.json", {"a": 1})
+    stale = _crashed_write(store.path("admin-password.json"), monkeypatch)
+    nested = _crashed_write(store.path("sim") / "leds.json", monkeypatch)
+    recent = _crashed_write(store.path("auth.json"), monkeypatch)
+    for path in (stale, nested):
+        _age(path)
+    assert os.path.basename(stale).startswith(".admin-password.json.") and stale.endswith(".tmp")
+    # look-alikes that are not atomic_write's own temp files stay
+    others = [store.path(".notes.tmp"), store.path("report.json.tmp"), store.path(".x.json.ABCDEFGH.tmp")]
+    for path in others:
+        path.write_text("mine")
+        _age(path)
+    outside = tmp_path / ".elsewhere.json.abcd1234.tmp"
+    outside.write_text("not under state_dir")
+    _age(outside)
+    link = store.path(".link.json.abcd1234.tmp")
+    link.symlink_to(outside)
+    _age(link)
+
+    with caplog.at_level("INFO", logger="portald.state"):
+        removed = store.remove_stale_temp_files()
+    assert sorted(map(str, removed)) == sorted([stale, nested])
+    assert not os.path.exists(stale) and not os.path.exists(nested)
+    assert os.path.exists(recent)  # may be a write in progress (`portald check` beside a running daemon)
+    assert all(p.exists() for p in others) and outside.exists() and link.is_symlink()
+    assert store.read_json("keep.json") == {"a": 1}
+    assert sum("interrupted write of admin-password.json" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_the_app_removes_stale_temp_files_when_it_starts(make_config, monkeypatch):
+    from portald.app import create_app
+
+    config = make_config()
+    store = StateStore(config.state_dir)
+    stale = _crashed_write(store.path("admin-password.json"), monkeypatch)
+    _age(stale)
+    app = create_app(config)
+    try:
+        assert not os.path.exists(stale)
+    finally:
+        app.extensions["portald"].shutdown()
+
+
+def test_a_missing_state_dir_has_nothing_to_remove(tmp_path):
+    assert StateStore(tmp_path / "absent").remove_stale_temp_files() == []
