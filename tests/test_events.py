@@ -170,7 +170,7 @@ def test_closed_client_frees_its_stream_promptly(make_app):
     server.start()
     try:
         conn = gevent.socket.create_connection(("127.0.0.1", server.server_port))
-        conn.sendall(f"GET /platform/api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
+        conn.sendall(f"GET /platform/api/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n"
                      f"Authorization: Bearer {token}\r\n\r\n".encode())
         with gevent.Timeout(5):
             received = b""
