@@ -93,3 +93,14 @@ def test_a_failed_login_waits_out_its_delay_without_a_thread(make_app):
     pool = gevent.get_hub().threadpool
     assert len(pool) == 0  # no task in the pool: nobody holds a thread while sleeping
     assert [job.get(timeout=30).status_code for job in slow] == [401] * 8
+
+
+def test_a_flood_of_refused_logins_is_logged_once_per_address(make_app, caplog):
+    client = make_app(auth={"max_failures": 2}).test_client()
+    for i in range(2):
+        _login_from(client, "127.0.0.2", f"guess{i}")
+    caplog.clear()
+    for _ in range(50):
+        assert _login_from(client, "127.0.0.2", "p@ssw0rd").status_code == 429
+    refusals = [r for r in caplog.records if "login refused" in r.getMessage()]
+    assert len(refusals) == 1 and "p@ssw0rd" not in caplog.text

@@ -25,6 +25,7 @@ OS_ACCOUNT, ADMIN_ACCOUNT = 0, 2
 ADMIN_CHECKS = 2  # scrypt, ~50 ms and 16 MiB each
 CHECK_QUEUE_SECONDS = 5.0  # longest a login waits for a free PAM check before it is told to retry
 ROLE_CACHE_SECONDS = 30.0
+REFUSAL_LOG_SECONDS = 10.0
 
 
 class AuthService:
@@ -42,15 +43,29 @@ class AuthService:
         # (ETP, screenshots and samplers use them too)
         self._pam_checks = BoundedSemaphore(config.max_concurrent_checks)
         self._admin_checks = BoundedSemaphore(ADMIN_CHECKS)
+        self._refusals_logged: dict[str, tuple[float, int]] = {}  # address -> (last logged, not logged since)
         self._in_flight: dict[str, int] = {}  # client address -> login attempts being answered
         self._pam_loading, self._pam_loaded = BoundedSemaphore(1), False
         self._roles: dict[str, tuple[str | None, float]] = {}
 
     # -- logging in ----------------------------------------------------------------------------------
+    def _log_refusal(self, address: str, message: str, *args) -> None:
+        """One line per client address per ``REFUSAL_LOG_SECONDS``: a flood of 429s must not fill the log."""
+        now = time.monotonic()
+        last, suppressed = self._refusals_logged.get(address, (0.0, 0))
+        if now - last < REFUSAL_LOG_SECONDS:
+            self._refusals_logged[address] = (last, suppressed + 1)
+            return
+        if len(self._refusals_logged) > 4096:
+            self._refusals_logged.clear()
+        self._refusals_logged[address] = (now, 0)
+        more = f" (and {suppressed} more refusals from there not logged)" if suppressed else ""
+        log.warning(message + more, *args)
+
     def refuse_if_locked(self, account_key: str, address: str, who: str) -> None:
         wait = self.throttle.retry_after(account_key, address)
         if wait:
-            log.warning("login refused for %r from %s: locked out for %d s", who, address, wait)
+            self._log_refusal(address, "login refused for %r from %s: locked out for %d s", who, address, wait)
             raise TooManyAttempts(f"too many failed logins, retry in {wait} s", headers={"Retry-After": str(wait)})
 
     def login(self, username: str, password: str, method: int, address: str) -> tuple[str, object, Identity]:
@@ -61,7 +76,8 @@ class AuthService:
         account_key = f"{method}:{username}"
         self.refuse_if_locked(account_key, address, username)
         if self._in_flight.get(address, 0) >= self.config.max_attempts_per_address:
-            log.info("login refused for %r from %s: attempts from there still in progress", username, address)
+            self._log_refusal(address, "login refused for %r from %s: attempts from there still in progress",
+                              username, address)
             raise TooManyAttempts("a login from this address is still in progress, retry in 1 s",
                                   headers={"Retry-After": "1"})
         self._in_flight[address] = self._in_flight.get(address, 0) + 1
