@@ -27,7 +27,7 @@ def _free_port() -> int:
 
 
 def _exchange(port: int, head: bytes, body_parts=()) -> tuple[int, dict, bytes]:
-    """Send a raw request; returns (status, lower-cased headers, body) and whether the server closed."""
+    """Send a raw request and read until the server closes; returns (status, lower-cased headers, body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(head)
         for part in body_parts:
