@@ -75,6 +75,7 @@ class NoDelayWSGIServer(WSGIServer):
       the ``max_connections`` pool nor grow the daemon's memory further.
     """
 
+    backlog = 1024  # gevent's 128 overflows under a connection flood: a legitimate SYN then waits 1 s
     idle_timeout: float | None = None
     request_timeout: float | None = None
     max_per_client: int | None = None
