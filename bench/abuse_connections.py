@@ -12,6 +12,8 @@ than the request deadline (10 s) plus 2 s. Figures also: how many flood connecti
 once (within 2 s of their TCP handshake: the per-address cap), how many were cut later and when, the
 longest one held (from its TCP handshake), connects that failed or never completed, and the daemon's
 RSS growth (peak during the flood, and left over 3 s after it).
+
+``malformed_log`` sends 2,000 malformed requests and measures what they add to the daemon's log.
 """
 from __future__ import annotations
 
@@ -293,11 +295,75 @@ def silent_tls(args) -> dict:
     return _flood_scenario(args, 2000, b"", tls=True)
 
 
+MALFORMED = (
+    b"NOT A REQUEST LINE AT ALL\r\n\r\n",
+    b"GET /platform/api/ping HTTP/1.1\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(101)) + b"\r\n",
+    b"GET /platform/api/ping HTTP/7.1\r\nHost: x\r\n\r\n",
+    b"GET /platform/api/ping HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+)
+
+
+def _send_malformed(port: int, payload: bytes) -> bytes:
+    with socket.create_connection((HOST, port), timeout=5) as conn:
+        conn.sendall(payload)
+        reply = b""
+        try:
+            while chunk := conn.recv(4096):
+                reply += chunk
+        except OSError:
+            pass
+    return reply[:12]
+
+
+def malformed_log(args) -> dict:
+    """2,000 malformed requests (bad request line, 101 headers, bad version, bad length) as fast as they go: what they add to the log"""
+    count = max(1, round(2000 * args.scale))
+    with tempfile.TemporaryDirectory(prefix="abuse-conn-") as tmp, portald(Path(tmp)) as daemon:
+        log_path = daemon.log_path
+        daemon._log.flush()
+        size_before = log_path.stat().st_size
+        replies: dict[bytes, int] = {}
+        lock = threading.Lock()
+        todo = iter(range(count))
+
+        def worker():
+            for i in todo:
+                try:
+                    reply = _send_malformed(daemon.port, MALFORMED[i % len(MALFORMED)])
+                except OSError:
+                    reply = b"(error)"
+                with lock:
+                    replies[reply] = replies.get(reply, 0) + 1
+
+        start = time.monotonic()
+        workers = [threading.Thread(target=worker) for _ in range(16)]
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join()
+        took = time.monotonic() - start
+        time.sleep(0.5)
+        added = log_path.read_bytes()[size_before:].decode(errors="replace")
+    lines = added.splitlines()
+    figures = {
+        "requests": count,
+        "seconds": round(took, 2),
+        "answers": {k.decode(errors="replace").strip(): v for k, v in replies.items()},
+        "log_bytes_added": len(added.encode()),
+        "log_lines_added": len(lines),
+        "error_lines": sum(1 for line in lines if "ERROR" in line),
+        "tracebacks": added.count("Traceback"),
+    }
+    figures["ok"] = figures["tracebacks"] == 0 and figures["error_lines"] == 0 and figures["log_bytes_added"] < 16384
+    return figures
+
+
 SCENARIOS = {
     "slow_headers": slow_headers,
     "silent": silent,
     "slow_tls_handshake": slow_tls_handshake,
     "silent_tls": silent_tls,
+    "malformed_log": malformed_log,
 }
 
 if __name__ == "__main__":

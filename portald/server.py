@@ -255,6 +255,7 @@ class QuietHandler(WSGIHandler):
 
 def _short(ex: BaseException) -> str:
     text = getattr(ex, "formatted_message", None) or str(ex) or type(ex).__name__
+    text = _TOKEN_IN_QUERY.sub(r"\1<redacted>", text)  # a malformed line may still carry ?token=
     return text if len(text) <= 120 else text[:117] + "..."
 
 
