@@ -1,5 +1,7 @@
 """Serving the app: gevent's WSGI server with TLS, TCP_NODELAY on every connection, and a clean stop
-on SIGTERM/SIGINT.
+on SIGTERM/SIGINT; the connection-level limits against hostile clients (a deadline for the TLS
+handshake and request head, a cap per client address, idle timeouts), and quiet, rate-limited log
+lines for malformed requests (``bench/abuse_connections.py`` measures them).
 
 TCP_NODELAY matters: pywsgi writes headers and body in two sends, and with Nagle's algorithm plus the
 client's delayed ACK every keep-alive response stalls ~40 ms. ``bench/http_bench.py`` checks it.
@@ -49,7 +51,7 @@ class RateLimitedLog:
             return
         self._lines += 1
         if self.suppressed:
-            message += " (%d similar lines suppressed)"
+            message += " (%d more such lines suppressed)"
             args = (*args, self.suppressed)
             self.suppressed = 0
         self.logger.info(message, *args)
