@@ -35,27 +35,28 @@ def driver_settings(module, section: dict[str, Any]):
     return validate(model, table or {}, f"[{module.CAPABILITY}]")
 
 
+def _submodule_names(package: str) -> list[str]:
+    module = importlib.import_module(package)
+    return [f"{package}.{info.name}" for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda m: m.name)]
+
+
+def _is_driver_module(module) -> bool:
+    return hasattr(module, "CAPABILITY") and hasattr(module, "create_driver")
+
+
 def driver_modules(package: str) -> list:
     """The driver modules of a board package (those with ``CAPABILITY`` and ``create_driver``)."""
-    module = importlib.import_module(package)
-    found = []
-    for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda m: m.name):
-        sub = importlib.import_module(f"{package}.{info.name}")
-        if hasattr(sub, "CAPABILITY") and hasattr(sub, "create_driver"):
-            found.append(sub)
-    return found
+    return [sub for sub in map(importlib.import_module, _submodule_names(package)) if _is_driver_module(sub)]
 
 
 def collect_drivers(package: str, ctx) -> dict[str, Any]:
     drivers: dict[str, Any] = {}
     section = ctx.config
-    module = importlib.import_module(package)
     capabilities = set()
-    for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda m: m.name):
-        name = f"{package}.{info.name}"
+    for name in _submodule_names(package):
         try:
             sub = importlib.import_module(name)
-            if not hasattr(sub, "CAPABILITY") or not hasattr(sub, "create_driver"):
+            if not _is_driver_module(sub):
                 continue
             capabilities.add(sub.CAPABILITY)
             driver = sub.create_driver(ctx, driver_settings(sub, section))
