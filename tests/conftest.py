@@ -111,6 +111,23 @@ def admin_headers(client):
     return bearer(admin_token(client))
 
 
+@pytest.fixture
+def children():
+    """Start child processes; whatever is still running at the end is killed (only these, by pid)."""
+    started: list[subprocess.Popen] = []
+
+    def start(argv: list[str], **kwargs) -> subprocess.Popen:
+        proc = subprocess.Popen(argv, **kwargs)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
 class OsUser:
     def __init__(self, name: str, password: str):
         self.name, self.password = name, password

@@ -26,23 +26,6 @@ IGNORES_SIGTERM = ("import signal, sys, time; signal.signal(signal.SIGTERM, sign
                    "print('ready', flush=True); time.sleep(60)")
 
 
-@pytest.fixture
-def children():
-    """Start child processes; whatever is still running at the end is killed (only these, by pid)."""
-    started: list[subprocess.Popen] = []
-
-    def start(argv: list[str], **kwargs) -> subprocess.Popen:
-        proc = subprocess.Popen(argv, **kwargs)
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-
-
 def _killed(child: subprocess.Popen, sig: int) -> None:
     """``child`` ended within 5 s (a ``sleep 60`` does not on its own), by ``sig`` when its status is known.
     Once anything in this process has used gevent.subprocess (the core's command runner does), gevent's

@@ -137,20 +137,3 @@ def test_live_target_refuses_what_must_never_be_signalled(children):
         driver.target(os.getpid())
     with pytest.raises(NotFound):
         driver.target(4 * 1024 * 1024 + 1)
-
-
-@pytest.fixture
-def children():
-    """Child processes this test starts; whatever still runs at the end is killed (only these, by pid)."""
-    started: list[subprocess.Popen] = []
-
-    def start(argv: list[str]) -> subprocess.Popen:
-        proc = subprocess.Popen(argv)
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
