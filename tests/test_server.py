@@ -70,6 +70,27 @@ class Daemon:
     def put(self, path, **kw):
         return self.session.put(self.url + path, verify=self.verify, **kw)
 
+    def admin_token(self) -> str:
+        """Log in with the factory password, change it, log in again: a token good for everything."""
+        token = self.post("/auth/login?m=2", json={"username": "admin", "password": "p@ssw0rd"}).json()["token"]
+        changed = self.put("/auth/user/admin/password", json={"old": "p@ssw0rd", "new": ADMIN_NEW},
+                           headers={"Authorization": f"Bearer {token}"})
+        assert changed.status_code == 200, changed.text
+        return self.post("/auth/login?m=2", json={"username": "admin", "password": ADMIN_NEW}).json()["token"]
+
+    def stream_events(self, token: str, path: str, wanted: int, within: float = 8) -> int:
+        """Open ``path`` as an event stream and count ``event: message`` frames until ``wanted`` came
+        or ``within`` seconds passed; how many came."""
+        with requests.get(self.url + path, stream=True, timeout=10,
+                          headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}) as stream:
+            lines = stream.iter_lines()
+            deadline = time.monotonic() + within
+            events = 0
+            while events < wanted and time.monotonic() < deadline:
+                if next(lines).startswith(b"event: message"):
+                    events += 1
+            return events
+
     def stop(self) -> float:
         start = time.monotonic()
         if self.proc.poll() is None:
@@ -238,19 +259,8 @@ def test_silent_and_half_open_connections_are_dropped_after_the_idle_timeout(sta
 def test_an_event_stream_outlives_the_idle_timeout(start_daemon, monkeypatch):
     monkeypatch.setenv("PORTALD_SERVER__IDLE_TIMEOUT_SECONDS", "1")
     daemon = start_daemon(http=True)
-    token = daemon.post("/auth/login?m=2", json={"username": "admin", "password": "p@ssw0rd"}).json()["token"]
-    daemon.put("/auth/user/admin/password", json={"old": "p@ssw0rd", "new": ADMIN_NEW},
-               headers={"Authorization": f"Bearer {token}"})
-    token = daemon.post("/auth/login?m=2", json={"username": "admin", "password": ADMIN_NEW}).json()["token"]
-    with requests.get(daemon.url + "/platform/api/hwmon", stream=True, timeout=10,
-                      headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}) as stream:
-        lines = stream.iter_lines()
-        deadline = time.monotonic() + 8
-        events = 0
-        while events < 3 and time.monotonic() < deadline:  # sim hwmon changes every 2 s: > 4 s open
-            if next(lines).startswith(b"event: message"):
-                events += 1
-        assert events == 3
+    # sim hwmon changes every 2 s: three events keep the stream open > 4 s, past the idle limit
+    assert daemon.stream_events(daemon.admin_token(), "/platform/api/hwmon", 3) == 3
 
 
 def test_small_responses_go_out_in_one_send_and_every_shape_arrives_whole(monkeypatch):

@@ -12,21 +12,7 @@ import time
 import pytest
 import requests
 
-from test_server import ADMIN_NEW, Daemon
-
-
-@pytest.fixture
-def start_daemon(tmp_path):
-    daemons = []
-
-    def start(http=True) -> Daemon:
-        daemon = Daemon(tmp_path, http)
-        daemons.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in daemons:
-        daemon.stop()
+from test_server import start_daemon  # noqa: F401 (the fixture, shared with test_server)
 
 
 def _connect(port: int, source: str = "127.0.0.1") -> socket.socket:
@@ -136,19 +122,8 @@ def test_keep_alive_requests_after_the_deadline_and_event_streams_are_not_cut(st
     assert session.get(daemon.url + "/platform/api/ping").text == "pong"
     time.sleep(1.5)  # idle on a keep-alive connection longer than the head deadline, within the idle limit
     assert session.get(daemon.url + "/platform/api/ping").text == "pong"
-    token = daemon.post("/auth/login?m=2", json={"username": "admin", "password": "p@ssw0rd"}).json()["token"]
-    daemon.put("/auth/user/admin/password", json={"old": "p@ssw0rd", "new": ADMIN_NEW},
-               headers={"Authorization": f"Bearer {token}"})
-    token = daemon.post("/auth/login?m=2", json={"username": "admin", "password": ADMIN_NEW}).json()["token"]
-    with requests.get(daemon.url + "/platform/api/hwmon", stream=True, timeout=10,
-                      headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}) as stream:
-        lines = stream.iter_lines()
-        deadline = time.monotonic() + 8
-        events = 0
-        while events < 2 and time.monotonic() < deadline:  # sim hwmon changes every 2 s: > 2 s open
-            if next(lines).startswith(b"event: message"):
-                events += 1
-        assert events == 2
+    # sim hwmon changes every 2 s: two events keep the stream open > 2 s, past the head deadline
+    assert daemon.stream_events(daemon.admin_token(), "/platform/api/hwmon", 2) == 2
 
 
 def test_malformed_requests_are_one_rate_limited_info_line_each_without_traceback(start_daemon):
