@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchlib import HOST, PING, PORTALD, BenchError, Server, free_port, log, portald
+from benchlib import HOST, PING, PORTALD, BenchError, Server, free_port, portald, status_kib
 
 LEGIT_SOURCE = "127.0.0.2"
 DEADLINE = 10.0  # the daemon's default request_timeout_seconds
@@ -53,27 +53,11 @@ def _client_hello() -> bytes:
     return outgoing.read()
 
 
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 class _TlsServer(Server):
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise BenchError(f"{self.name} exited with code {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                if _ping(self.port, tls=True, source=HOST, timeout=1.0) is not None:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise BenchError(f"{self.name} did not answer over TLS within {timeout:.0f} s:\n{self.log_tail()}")
-            time.sleep(0.1)
+    ready_what = "over TLS"
+
+    def answers(self) -> bool:
+        return _ping(self.port, tls=True, source=HOST, timeout=1.0) is not None
 
 
 class _Started:
@@ -228,7 +212,7 @@ def _flood_scenario(args, count: int, trickle: bytes, tls: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="abuse-conn-") as tmp, _daemon(Path(tmp), tls) as daemon:
         if _ping(daemon.port, tls) is None:
             raise BenchError(f"no ping answered from {LEGIT_SOURCE} before the flood")
-        rss_before = _rss_kib(daemon.pid)
+        rss_before = status_kib(daemon.pid, "VmRSS")
         flood = _Flood(daemon.port, count, trickle)
         attacker = threading.Thread(target=flood.run, daemon=True)
         attacker.start()
@@ -239,14 +223,14 @@ def _flood_scenario(args, count: int, trickle: bytes, tls: bool) -> dict:
             while time.monotonic() < end:
                 started = time.monotonic()
                 pings.append(_ping(daemon.port, tls))
-                rss_peak = max(rss_peak, _rss_kib(daemon.pid))
+                rss_peak = max(rss_peak, status_kib(daemon.pid, "VmRSS"))
                 time.sleep(max(0.0, PING_EVERY - (time.monotonic() - started)))
         finally:
             flood.stop.set()
             attacker.join(timeout=10)
             still_open_longest = flood.close_all()
         time.sleep(3)
-        rss_after = _rss_kib(daemon.pid)
+        rss_after = status_kib(daemon.pid, "VmRSS")
         after_flood = _ping(daemon.port, tls)
     answered = [p for p in pings if p is not None]
     as_timed = sorted(p if p is not None else PING_TIMEOUT for p in pings)

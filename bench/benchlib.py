@@ -9,6 +9,7 @@ import contextlib
 import ctypes
 import http.client
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -124,6 +125,21 @@ def warm_up(port: int, password: str = BENCH_PASSWORD) -> dict[str, int]:
     return statuses
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used."""
+    # Fields after "(comm)": state is field 3, utime field 14, stime field 15 (proc(5)).
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def status_kib(pid: int, key: str) -> int:
+    """A kB figure of ``/proc/PID/status`` (VmRSS, VmHWM, Threads ...)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise BenchError(f"no {key} in /proc/{pid}/status")
+
+
 def _die_with_parent() -> None:
     """In the child: get SIGTERM if the bench script itself dies (even by SIGKILL)."""
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -143,18 +159,25 @@ class Server:
     def pid(self) -> int:
         return self.proc.pid
 
+    ready_what = PING  # what wait_ready says it waited for
+
+    def answers(self) -> bool:
+        """One readiness probe (``wait_ready`` repeats it); OSError counts as not yet."""
+        return request(self.port, "GET", PING, timeout=1.0)[0] == 200
+
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
                 raise BenchError(f"{self.name} exited with code {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                if request(self.port, "GET", PING, timeout=1.0)[0] == 200:
+                if self.answers():
                     return
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise BenchError(f"{self.name} did not answer {PING} within {timeout:.0f} s:\n{self.log_tail()}")
+                raise BenchError(f"{self.name} did not answer {self.ready_what} within {timeout:.0f} s:\n"
+                                 f"{self.log_tail()}")
             time.sleep(0.1)
 
     def stop(self) -> None:

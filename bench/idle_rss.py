@@ -19,27 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchlib import BenchError, interrupt_on_sigterm, log, portald, warm_up
-
-
-def cpu_seconds(pid: int) -> float:
-    # Fields after "(comm)": state is field 3, utime field 14, stime field 15 (proc(5)).
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def status_kib(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise BenchError(f"no {key} in /proc/{pid}/status")
+from benchlib import BenchError, cpu_seconds, interrupt_on_sigterm, log, portald, status_kib, warm_up
 
 
 def idle(daemon, wait: float) -> dict:

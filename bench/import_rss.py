@@ -138,8 +138,8 @@ import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from benchlib import BenchError, HOST, free_port, interrupt_on_sigterm, log, seed_admin_password, started, warm_up  # noqa: E402
-from idle_rss import status_kib  # noqa: E402
+from benchlib import (BenchError, HOST, free_port, interrupt_on_sigterm, log, seed_admin_password, started,  # noqa: E402
+                      status_kib, warm_up)
 
 
 def package_of(module: str) -> str:

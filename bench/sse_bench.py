@@ -31,8 +31,8 @@ from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 
-from benchlib import HOST, BenchError, admin_token, interrupt_on_sigterm, log, portald  # noqa: E402
-from idle_rss import cpu_seconds, status_kib  # noqa: E402
+from benchlib import (HOST, BenchError, admin_token, cpu_seconds, interrupt_on_sigterm, log, portald,  # noqa: E402
+                      status_kib)
 
 
 class Subscriber:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import pwd
 import signal
-import subprocess
 import time
 
 import psutil
