@@ -69,6 +69,13 @@ def login(client, username: str, password: str, m: int = 2):
     return client.post(f"/auth/login?m={m}", json={"username": username, "password": password})
 
 
+def write_dropin(tmp_path: Path, name: str, source: str) -> None:
+    """A single-file plugin ``name`` in the plugins_dir the test apps load (``make_config``'s)."""
+    folder = tmp_path / "plugins.d"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.py").write_text(source)
+
+
 def sse_frames(response, count: int, timeout: float = 5.0) -> list[tuple[str, str]]:
     """Read ``count`` events (name, data) from a streamed test response; comments are skipped."""
     import gevent

@@ -6,7 +6,7 @@ import time
 
 import gevent
 
-from conftest import admin_token, bearer
+from conftest import admin_token, bearer, write_dropin
 
 WEDGED_LEDS = '''
 import time, threading
@@ -35,9 +35,7 @@ def portald_drivers(ctx):
 
 
 def test_wedged_driver_call_is_a_422_and_the_daemon_keeps_serving(make_app, tmp_path):
-    folder = tmp_path / "plugins.d"
-    folder.mkdir()
-    (folder / "wedged.py").write_text(WEDGED_LEDS)
+    write_dropin(tmp_path, "wedged", WEDGED_LEDS)
     client = make_app(driver_timeout_seconds=0.3).test_client()
     headers = bearer(admin_token(client))
     slow = gevent.spawn(client.get, "/platform/api/perif/led/0", headers=headers)

@@ -16,6 +16,8 @@ from portald.board import driver_modules
 from portald.capability import Capability
 from portald.drivers import Driver
 
+from conftest import write_dropin
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "acme-board"
 
 
@@ -68,9 +70,7 @@ def test_a_method_that_cannot_take_the_interfaces_calls_is_reported(read, expect
 
 
 def test_the_core_skips_a_driver_that_does_not_conform(make_app, tmp_path):
-    folder = tmp_path / "plugins.d"
-    folder.mkdir()
-    (folder / "oldboard.py").write_text(
+    write_dropin(tmp_path, "oldboard",
         "from portald.hookspecs import hookimpl\n\n"
         "class OldHwmon:\n    name = 'old.hwmon'\n    def probe(self):\n        return True\n"
         "    def readings(self):\n        return {}\n\n"

@@ -9,7 +9,7 @@ import gevent.socket
 
 from portald.server import NoDelayWSGIServer, QuietHandler
 
-from conftest import admin_token, bearer, sse_frames
+from conftest import admin_token, bearer, sse_frames, write_dropin
 
 COUNTER_PLUGIN = '''
 """A test event source: a counter that changes on every snapshot."""
@@ -32,9 +32,7 @@ SSE = {"Accept": "text/event-stream"}
 
 
 def _app_with_counter(make_app, tmp_path, interval=0.01, **overrides):
-    folder = tmp_path / "plugins.d"
-    folder.mkdir(exist_ok=True)
-    (folder / "counter.py").write_text(COUNTER_PLUGIN.format(interval=interval))
+    write_dropin(tmp_path, "counter", COUNTER_PLUGIN.format(interval=interval))
     return make_app(**overrides)
 
 
@@ -134,13 +132,11 @@ def test_events_need_a_token_and_query_token_works(client):
 
 def test_an_event_no_plugin_declares_is_refused_and_a_declared_one_is_accepted(make_app, tmp_path):
     """Event names come from the plugins' declarations, not from a list in the events plugin."""
-    folder = tmp_path / "plugins.d"
-    folder.mkdir()
-    (folder / "sneaky.py").write_text(
+    write_dropin(tmp_path, "sneaky",
         "from portald.hookspecs import hookimpl\n\n"
         "class Source:\n    def snapshot(self):\n        return {}\n\n"
         "@hookimpl\ndef portald_event_sources(ctx):\n    return {'sneaky': Source()}\n")
-    (folder / "traps.py").write_text(
+    write_dropin(tmp_path, "traps",
         "from portald.capability import Capability\n\n"
         "CAPABILITY = Capability('traps', None, events={'snmptrap': lambda ctx: None})\n"
         "CAPABILITY.export(globals())\n")
@@ -196,9 +192,7 @@ def test_stream_closed_before_its_first_byte_is_released(client, admin_headers, 
 
 def test_a_new_subscriber_gets_unchanged_data_after_everyone_left(make_app, tmp_path):
     """A reconnecting EventSource must see the current state even when it has not changed."""
-    folder = tmp_path / "plugins.d"
-    folder.mkdir()
-    (folder / "steady.py").write_text(
+    write_dropin(tmp_path, "steady",
         "from portald.capability import Capability\n\n"
         "class Steady:\n    interval = 0.01\n    def snapshot(self):\n        return {'vin1State': 1}\n\n"
         "CAPABILITY = Capability('steady', None, events={'snmptrap': lambda ctx: Steady()})\n"

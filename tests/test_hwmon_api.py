@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, admin_token, bearer
+from conftest import FIXTURES, admin_token, bearer, write_dropin
 
 UNITS = {"temperature": "Celsius", "voltage": "Volt", "current": "A", "fanspeed": "RPM"}
 PATHS = {"temperatures": "temperature", "voltages": "voltage", "currents": "current", "fanspeeds": "fanspeed"}
@@ -112,9 +112,7 @@ def test_a_stalled_sensor_read_does_not_freeze_other_requests(make_app, tmp_path
 
     import gevent
 
-    folder = tmp_path / "plugins.d"
-    folder.mkdir()
-    (folder / "wedged.py").write_text(
+    write_dropin(tmp_path, "wedged",
         "import time\nfrom portald.hookspecs import hookimpl\n\n"
         "class Wedged:\n    name = 'wedged.hwmon'\n    blocking = True\n    def probe(self):\n        return True\n"
         "    def read(self):\n        time.sleep(3)\n        return {}\n\n"

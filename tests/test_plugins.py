@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from conftest import admin_token, bearer
+from conftest import admin_token, bearer, write_dropin
 
 OEM_PLUGIN = '''
 """An OEM board whose embedded controller reports its own sensors."""
@@ -84,9 +84,7 @@ def test_config_priority_can_prefer_the_generic_driver(make_app, installed_oem_p
 
 
 def test_dropin_file_plugin_driver_wins_over_generic(make_app, tmp_path):
-    folder = tmp_path / "plugins.d"
-    folder.mkdir()
-    (folder / "acme_dropin.py").write_text(OEM_PLUGIN.replace("acme.hwmon", "dropin.hwmon"))
+    write_dropin(tmp_path, "acme_dropin", OEM_PLUGIN.replace("acme.hwmon", "dropin.hwmon"))
     app = make_app(board="auto", sysfs_root="tests/fixtures/machines/desktop-q370/sys")
     client = app.test_client()
     headers = bearer(admin_token(client))
@@ -106,10 +104,8 @@ BROKEN = {
 
 
 def test_broken_plugins_are_reported_and_the_daemon_keeps_serving(make_app, tmp_path):
-    folder = tmp_path / "plugins.d"
-    folder.mkdir()
     for name, text in BROKEN.items():
-        (folder / name).write_text(text)
+        write_dropin(tmp_path, name.removesuffix(".py"), text)
     app = make_app(board="auto", sysfs_root="tests/fixtures/machines/desktop-q370/sys")
     client = app.test_client()
     headers = bearer(admin_token(client))
