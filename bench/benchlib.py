@@ -140,6 +140,18 @@ def status_kib(pid: int, key: str) -> int:
     raise BenchError(f"no {key} in /proc/{pid}/status")
 
 
+def stop_process(proc: subprocess.Popen, name: str) -> None:
+    """SIGTERM, and SIGKILL when it has not ended within 5 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            log(f"{name} ignored SIGTERM for 5 s; killing it")
+            proc.kill()
+            proc.wait()
+
+
 def _die_with_parent() -> None:
     """In the child: get SIGTERM if the bench script itself dies (even by SIGKILL)."""
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -181,14 +193,7 @@ class Server:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                log(f"{self.name} ignored SIGTERM for 5 s; killing it")
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, self.name)
         self._log.close()
 
     def log_tail(self, lines: int = 20) -> str:

@@ -33,7 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import HOST, PING, PORTALD, BenchError, _die_with_parent, free_port, interrupt_on_sigterm, log
+from benchlib import (HOST, PING, PORTALD, BenchError, _die_with_parent, free_port, interrupt_on_sigterm, log,
+                      stop_process)
 
 TIMEOUT = 30.0
 
@@ -75,12 +76,7 @@ def one_start(state: Path, log_path: Path, tls: bool, env: dict) -> float:
                     raise BenchError(f"no 200 within {TIMEOUT:g} s: {log_path.read_text()[-2000:]}")
                 time.sleep(0.002)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, "portald")
 
 
 def drop_own_bytecode() -> None:
