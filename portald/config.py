@@ -81,6 +81,12 @@ class AuthConfig(_Section):
         return value
 
 
+class ChangesConfig(_Section):
+    # network changes (addresses, DHCP, route order, Wi-Fi profiles) are rolled back unless a client
+    # confirms them within this time (portald.change_window)
+    confirm_timeout_seconds: float = Field(120.0, ge=1, le=3600)
+
+
 class Config(_Section):
     board: Literal["auto", "sim"] = "auto"
     state_dir: Path = Path("/var/lib/portald")
@@ -94,6 +100,7 @@ class Config(_Section):
     driver_timeout_seconds: float = Field(5.0, gt=0, le=120)
     server: ServerConfig = ServerConfig()
     auth: AuthConfig = AuthConfig()
+    changes: ChangesConfig = ChangesConfig()
     # capability -> preferred driver names (or plugin names), first match wins over hook order
     drivers: dict[str, list[str]] = {}
     # [plugins.<name>] sections, free-form: each plugin validates its own

@@ -69,6 +69,12 @@ class PluginContext:
         """A shared background sampler, stopped when the daemon stops."""
         return self._host.new_sampler(f"{self.name}.{name}", collect, **options)
 
+    @property
+    def change_window(self):
+        """The confirmation window (``portald.change_window.ChangeWindow``) every change that could cut
+        the operator off goes through."""
+        return self._host.change_window
+
     def memo(self, key: str, factory: Callable[[], Any]) -> Any:
         """One object per daemon run for this plugin (plugins are modules shared by every app in a
         process, so per-run objects such as samplers live here, not in module globals)."""

@@ -18,12 +18,14 @@ from typing import Any, Callable
 import pluggy
 
 from . import hookspecs
+from .change_window import ChangeWindow
 from .config import Config
 from .context import Paths, PluginContext
 from .drivers import BlockingDriver
 from .events import EventBus
 from .runner import CommandRunner
 from .sampler import Sampler
+from .state import StateStore
 
 log = logging.getLogger("portald.plugins")
 
@@ -73,6 +75,8 @@ class PluginHost:
         self.capabilities: dict[str, Any] = {}  # name -> portald.capability.Capability
         self.capability_plugins: dict[str, str] = {}  # capability name -> the plugin declaring it
         self.absent_reasons: dict[str, str] = {}  # capability -> why its drivers found nothing
+        self.change_window = ChangeWindow(StateStore(config.state_dir / "changes"),
+                                          config.changes.confirm_timeout_seconds)
 
 
     # -- loading ---------------------------------------------------------------------------------------
@@ -243,6 +247,7 @@ class PluginHost:
         self.gather_capabilities()
         self.choose_drivers()
         self.call("portald_startup")
+        self.change_window.resume()
         declared = self.declared_events
         sources: dict[str, Any] = {}
         for plugin, offered in self.call("portald_event_sources"):
@@ -292,6 +297,7 @@ class PluginHost:
             self.events.shutdown()
         for sampler in self._samplers:
             sampler.stop()
+        self.change_window.shutdown()
         self.call("portald_shutdown", fail_plugin=False)
 
 

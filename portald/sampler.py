@@ -65,6 +65,11 @@ class Sampler:
             cached = self._rendered[key] = (self._generation, render(value))
         return cached[1]
 
+    def refresh(self) -> None:
+        """Collect now, in the caller: after a write, the next reader sees its effect at once instead
+        of up to ``interval`` seconds later."""
+        self._collect_once()
+
     def _collect_once(self) -> None:
         try:
             with gevent.Timeout(self.timeout):

@@ -100,6 +100,15 @@ def basic(username: str, password: str) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
 
 
+def assert_each_answers(client, calls, status: int, headers: dict | None = None) -> None:
+    """Each ``(method, url, body)`` answers ``status`` with the spec's ``{"Code": status, ...}`` auth
+    body: a route list's 401 (no token) or 403 (not an administrator) in one line."""
+    for method, url, body in calls:
+        response = getattr(client, method)(url, json=body, headers=headers or {})
+        assert response.status_code == status, (method, url, response.get_json())
+        assert response.get_json()["Code"] == status, (method, url)
+
+
 def admin_token(client) -> str:
     """Log in as admin, change the default password, log in again: a token good for everything."""
     first = login(client, "admin", "p@ssw0rd")
