@@ -37,7 +37,6 @@ import socket
 import struct
 
 from portald.drivers import DriverError, NotFound
-from portald_plugins.networking.interface import TYPE_IDS
 
 from . import nm_dbus
 from .nm_dbus import (ACTIVE, ACTIVE_ACTIVATED, ACTIVE_DEACTIVATED, CONNECTION, DEVICE, DEVICE_ACTIVATED,
@@ -46,7 +45,9 @@ from .nm_dbus import (ACTIVE, ACTIVE_ACTIVATED, ACTIVE_DEACTIVATED, CONNECTION, 
 
 log = logging.getLogger("portald.plugins.networking")
 
-# NMDeviceType → the Protocol's type names (see plugins/networking/interface.py for the ifType numbers)
+# The IANA ifType numbers of plugins/networking/interface.py's TYPE_IDS (a board may not import a
+# capability plugin: tests/test_hookspecs_and_packaging.py), and NMDeviceType → those type names
+TYPE_IDS = {"Ethernet": 6, "Wi-Fi": 71, "Loopback": 24, "PPP": 23, "Tunnel": 131, "Bridge": 209, "Other": 1}
 DEVICE_TYPES = {1: "Ethernet", 10: "Ethernet", 11: "Ethernet", 15: "Ethernet", 18: "Ethernet", 19: "Ethernet",
                 20: "Ethernet", 2: "Wi-Fi", 13: "Bridge", 23: "PPP", 16: "Other", 17: "Tunnel", 29: "Tunnel",
                 32: "Loopback"}
@@ -80,6 +81,20 @@ def _ipv4_str(value: int) -> str:
     return socket.inet_ntoa(struct.pack("=I", value))
 
 
+def if_index_of(ctx, dev: dict) -> int:
+    """A device's kernel ifindex: NM's ``Ifindex`` where published, else sysfs (0: not in the kernel)."""
+    if dev.get("Ifindex"):
+        return int(dev["Ifindex"])
+    return _sysfs_int(ctx, dev.get("Interface", ""), "ifindex")
+
+
+def _sysfs_int(ctx, name: str, *parts: str) -> int:
+    try:
+        return int(ctx.paths.sysfs("class", "net", name, *parts).read_text().strip())
+    except (OSError, ValueError):
+        return 0
+
+
 class NmNetworkingDriver:
     """The ``networking`` capability over NetworkManager. Config: ``networking.Settings``."""
 
@@ -110,7 +125,7 @@ class NmNetworkingDriver:
 
     def _interface(self, bus, path: str, dev: dict) -> dict | None:
         name = dev.get("Interface", "")
-        if_index = int(dev.get("Ifindex") or self._sysfs_int(name, "ifindex"))
+        if_index = if_index_of(self.ctx, dev)
         if not if_index:
             return None  # not realized in the kernel (yet)
         kind = DEVICE_TYPES.get(dev.get("DeviceType"), "Other")
@@ -176,16 +191,10 @@ class NmNetworkingDriver:
             pass
         return 0
 
-    def _sysfs_int(self, name: str, *parts: str) -> int:
-        try:
-            return int(self.ctx.paths.sysfs("class", "net", name, *parts).read_text().strip())
-        except (OSError, ValueError):
-            return 0
-
     def _counters(self, name: str, if_index: int) -> dict:
         counters = {"ifindex": if_index}
         for field, attr in COUNTERS.items():
-            counters[field] = self._sysfs_int(name, "statistics", attr)
+            counters[field] = _sysfs_int(self.ctx, name, "statistics", attr)
         return counters
 
     # -- writing -------------------------------------------------------------------------------------
@@ -267,8 +276,7 @@ class NmNetworkingDriver:
 
     def _device_by_index(self, bus, if_index: int) -> tuple[str, dict]:
         for path, props in bus.devices().items():
-            name = props.get("Interface", "")
-            if int(props.get("Ifindex") or self._sysfs_int(name, "ifindex")) == if_index and name != "lo":
+            if if_index_of(self.ctx, props) == if_index and props.get("Interface") != "lo":
                 return path, props
         raise NotFound(f"no interface with ifIndex {if_index}")
 

@@ -119,11 +119,16 @@ class NmBus:
 
     def connections(self) -> dict[str, dict]:
         """Every saved connection: its object path → its settings (variants kept)."""
-        return _read_each(self.call(SETTINGS_PATH, SETTINGS, "ListConnections")[0], self.settings)
+        return read_each(self.call(SETTINGS_PATH, SETTINGS, "ListConnections")[0], self.settings)
 
     def devices(self) -> dict[str, dict]:
         """Every realized device: its object path → its ``Device`` properties."""
-        return _read_each(self.call(NM_PATH, NM, "GetDevices")[0], lambda path: self.props(path, DEVICE))
+        return read_each(self.call(NM_PATH, NM, "GetDevices")[0], lambda path: self.props(path, DEVICE))
+
+    def access_points(self, device: str) -> dict[str, dict]:
+        """Every access point a Wi-Fi device sees, hidden ones too: path → ``AccessPoint`` properties."""
+        return read_each(self.call(device, WIRELESS, "GetAllAccessPoints")[0],
+                         lambda path: self.props(path, ACCESS_POINT))
 
     def wait(self, seconds: float, check, interval: float = 0.1):
         """Poll ``check()`` until it returns something other than None, at most ``seconds``; None
@@ -157,7 +162,7 @@ def session(bus_address: str, call_timeout: float, total_seconds: float):
             conn.close()
 
 
-def _read_each(paths: list[str], read) -> dict[str, dict]:
+def read_each(paths: list[str], read) -> dict[str, dict]:
     """``read(path)`` of every object still there (one may go between the list and the read)."""
     found = {}
     for path in paths:
