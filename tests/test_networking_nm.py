@@ -17,17 +17,19 @@ import itertools
 import os
 import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import gevent
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, admin_token, bearer
 from portald.context import Paths
-from portald.drivers import NotFound
+from portald.drivers import DriverError, NotFound
 from portald_plugins.boards.linux import net_nm, nm_dbus
 from portald_plugins.boards.linux.networking import Settings
 
@@ -334,3 +336,73 @@ def test_extend_moves_networkmanagers_own_rollback(lab):
     assert "10.77.1.3/24" in _addresses(lab, "veth0")
     lab.driver.restore(snapshot)
     _wait(lambda: "10.77.1.2/24" in _addresses(lab, "veth0"), 10, "the rollback")
+
+
+# --- the whole daemon on the real NetworkManager ------------------------------------------------
+
+@pytest.fixture
+def nm_api(lab, make_app):
+    """The daemon on the Linux board, its networking driven by the lab's NetworkManager, with a 2 s
+    confirmation window (NetworkManager's own timer 60 s later: what rolls back in the test is the
+    daemon); every D-Bus client of the board points at the lab's private bus."""
+    app = make_app(board="auto", sysfs_root=str(lab.ctx().paths.sysfs_root), changes={"confirm_timeout_seconds": 2},
+                   plugins={"linux": {"networking": {"bus_address": lab.address, "networkmanager": "always",
+                                                     "timeout_seconds": 10, "checkpoint_margin_seconds": 60},
+                                      "wifi": {"bus_address": lab.address},
+                                      "services": {"bus_address": lab.address}}})
+    client = app.test_client()
+    return client, bearer(admin_token(client))
+
+
+def _rows(client, headers) -> dict[str, dict]:
+    response = client.get("/platform/api/networking/interfaces", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return {row["name"]: row for row in response.get_json()}
+
+
+def test_api_change_on_real_networkmanager_rolls_back_unless_confirmed(lab, nm_api):
+    client, headers = nm_api
+    index = _rows(client, headers)["veth0"]["ifIndex"]
+    lab.driver.set_static_ipv4(index, STATIC_A)
+    response = client.put(f"/platform/api/networking/ipv4config/{index}", json=STATIC_B, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    assert _rows(client, headers)["veth0"]["addresses"][0] == "10.77.1.3/24"
+    assert len(_checkpoints(lab)) == 1
+    gevent.sleep(3)  # the window ends unconfirmed: the daemon rolls NetworkManager's checkpoint back
+    _wait(lambda: "10.77.1.2/24" in _addresses(lab, "veth0"), 5, "the rollback")
+    assert "address1=10.77.1.2/24," in lab.keyfile("veth0") and _checkpoints(lab) == []
+
+    pending = client.put(f"/platform/api/networking/ipv4config/{index}", json=STATIC_B,
+                         headers=headers).get_json()["confirmation"]
+    assert client.post(pending["confirmUrl"], headers=headers).status_code == 200
+    assert _checkpoints(lab) == []  # released: NetworkManager will not roll back either
+    gevent.sleep(3)  # past the window: confirmed, so it stays
+    assert "10.77.1.3/24" in _addresses(lab, "veth0") and "address1=10.77.1.3/24," in lab.keyfile("veth0")
+
+
+def _checkpoints(lab) -> list[str]:
+    with nm_dbus.session(lab.address, 5, 10) as bus:
+        return bus.get(nm_dbus.NM_PATH, nm_dbus.NM, "Checkpoints")
+
+
+# --- failures -----------------------------------------------------------------------------------
+
+def test_a_second_checkpoint_while_one_is_pending_is_refused_with_a_message(lab):
+    snapshot = lab.driver.snapshot(30)
+    with pytest.raises(DriverError, match="another change may still be pending"):
+        lab.driver.snapshot(30)
+    lab.driver.release(snapshot)
+    lab.driver.release(lab.driver.snapshot(30))  # free again
+
+
+def test_a_hung_networkmanager_costs_a_bounded_error(lab):
+    driver = net_nm.NmNetworkingDriver(lab.ctx(), Settings(bus_address=lab.address, timeout_seconds=1))
+    os.kill(lab.nm.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DriverError, match="did not answer"):
+            driver.interfaces()
+        assert time.monotonic() - started < 2
+    finally:
+        os.kill(lab.nm.pid, signal.SIGCONT)
+    assert driver.interfaces()

@@ -18,10 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import quote
 
+import gevent
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, admin_token, bearer
 from portald.context import Paths
 from portald.drivers import DriverError, NotFound
 from portald_plugins.boards.linux import nm_dbus, wifi
@@ -300,3 +302,32 @@ def test_real_networkmanager_profiles_round_trip_a_snapshot(lab):  # noqa: F811 
     assert restored["connection"]["uuid"] == uuid and restored["802-11-wireless"]["ssid"] == CAFE
     assert nm_dbus.plain(secrets)["802-11-wireless-security"]["psk"] == "conveyor-42"
     assert [p.name for p in Path(lab.keyfiles).iterdir()] == [f"{OFFICE}.nmconnection"]
+
+
+# --- the whole daemon on the fake NetworkManager ------------------------------------------------
+
+def test_api_on_networkmanager_rolls_back_an_unconfirmed_join_and_delete(fake_nm, make_app, tmp_path):
+    plugins = {"linux": {name: {"bus_address": fake_nm.address} for name in ("wifi", "services")}}
+    plugins["linux"]["networking"] = {"bus_address": fake_nm.address, "networkmanager": "always"}
+    client = make_app(board="auto", changes={"confirm_timeout_seconds": 2}, plugins=plugins).test_client()
+    headers = bearer(admin_token(client))
+    base = "/platform/api/networking/wifi"
+    adapters = client.get(f"{base}/interfaces", headers=headers).get_json()
+    assert [a["uuid"] for a in adapters] == ["wlan0", "wlan1"]
+    scan = client.get(f"{base}/networks/wlan0", headers=headers).get_json()
+    assert len(scan) == 9 and {n["ssidHex"] for n in scan} >= {CAFE.hex(), ""}
+    response = client.delete(f"{base}/interface/wlan0/profile/{quote(OFFICE, safe='')}", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    response = client.post(f"{base}/interface/wlan0/connect", json={"ssidHex": CAFE.hex(),
+                                                                     "passphrase": 'nord;"halle"\n1'}, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["profileName"] == 'Caf\ufffd "Bar"; rm -rf /\n'
+
+    def names():
+        return sorted(p["name"] for p in client.get(f"{base}/interfaces", headers=headers).get_json()[0]["profiles"])
+
+    assert names() == ["Caf\ufffd \"Bar\"; rm -rf /\n", "Corp-Secure", "Plant-Floor"]
+    gevent.sleep(3)  # unconfirmed: the snapshot comes back
+    assert names() == ["Corp-Secure", OFFICE, "Plant-Floor"]
+    response = client.delete(f"{base}/interface/wlan0/profile/no-such-profile", headers=headers)
+    assert response.status_code == 422 and set(response.get_json()["errors"]) == {"WiFi"}
