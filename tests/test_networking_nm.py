@@ -201,12 +201,15 @@ def test_interfaces_lists_the_namespaces_links_without_loopback(lab):
     assert veth0["hardwareAddress"] == (sys_net / "address").read_text().strip()
     assert veth0 | {"hardwareAddress": "", "ifIndex": 0, "iocounters": {}} == {
         "ifIndex": 0, "uuid": "veth0", "name": "veth0", "description": "", "type": "Ethernet", "typeId": 6,
-        "mtu": 1500, "connected": False, "isDefault": False, "dhcpEnabled": False, "hardwareAddress": "",
+        "mtu": 1500, "connected": True, "isDefault": False, "dhcpEnabled": False, "hardwareAddress": "",
         "addresses": [], "gateway": [], "dns": [], "iocounters": {},
         "speed": "10 Gbps", "sendSpeed": 10**10, "recvSpeed": 10**10}  # what veth reports
     assert set(veth0["iocounters"]) == {"ifindex", "bytesSent", "bytesRecv", "packetsSent", "packetsRecv", "errin",
                                         "errout", "dropin", "dropout", "fifoin", "fifoout"}
     assert veth0["iocounters"]["ifindex"] == veth0["ifIndex"]
+    # connected is the carrier (NM has no profile active on it): gone when the far end goes down
+    _run("ip", "-n", lab.peer, "link", "set", "peer0", "down")
+    _wait(lambda: not lab.interface("veth0")["connected"], 5, "the carrier to go")
 
 
 # --- static and DHCP ----------------------------------------------------------------------------

@@ -5,7 +5,8 @@ NM's checkpoints. No Flask here; D-Bus calls go through ``nm_dbus``.
 Reading, per NM device (``GetDevices``; loopback left out):
 
 * ``Interface``, ``Ifindex`` (sysfs ``ifindex`` when NM does not publish it, as 1.42 does not), ``HwAddress``, ``Mtu``,
-  ``DeviceType`` → ``type`` (``DEVICE_TYPES``), ``State`` 100 (activated) → ``connected``;
+  ``DeviceType`` → ``type`` (``DEVICE_TYPES``); ``connected`` is the carrier (sysfs ``operstate``, as
+  the netlink driver has it; NM's ``State`` 100, activated, where the kernel says "unknown");
 * ``Ip4Config``/``Ip6Config``: ``AddressData`` (IPv4 first), ``Gateway``, ``NameserverData`` /
   ``Nameservers``, ``Domains``/``Searches`` → ``dnssuffix``;
 * the active connection: ``Default`` → ``isDefault``; its profile's ``ipv4.method`` ``auto`` →
@@ -131,7 +132,7 @@ class NmNetworkingDriver:
         kind = DEVICE_TYPES.get(dev.get("DeviceType"), "Other")
         found = {"ifIndex": if_index, "uuid": name, "name": name, "description": "", "type": kind,
                  "typeId": TYPE_IDS[kind], "mtu": int(dev.get("Mtu", 0)),
-                 "connected": dev.get("State") == DEVICE_ACTIVATED, "isDefault": False, "dhcpEnabled": False,
+                 "connected": self._carrier(name, dev), "isDefault": False, "dhcpEnabled": False,
                  "hardwareAddress": dev.get("HwAddress", "").lower(), "addresses": [], "gateway": [], "dns": []}
         bits = self._speed(bus, path, dev.get("DeviceType"))
         if bits:
@@ -190,6 +191,15 @@ class NmNetworkingDriver:
         except NmError:
             pass
         return 0
+
+    def _carrier(self, name: str, dev: dict) -> bool:
+        """``connected`` is the carrier, as with the netlink driver: sysfs ``operstate`` "up"; where the
+        kernel does not know ("unknown": tun, some drivers) or sysfs is not there, NM's activated state."""
+        try:
+            operstate = self.ctx.paths.sysfs("class", "net", name, "operstate").read_text().strip()
+        except OSError:
+            operstate = "unknown"
+        return operstate == "up" if operstate != "unknown" else dev.get("State") == DEVICE_ACTIVATED
 
     def _counters(self, name: str, if_index: int) -> dict:
         counters = {"ifindex": if_index}
@@ -328,8 +338,11 @@ class NmNetworkingDriver:
                              "expired)", snapshot["checkpoint"])
                     return
                 raise
-        failed = sorted(path for path, result in results.items() if result != 0)  # 0 = rolled back
-        log.info("networking: rolled back to checkpoint %s", snapshot["checkpoint"])
+        # NMRollbackResult: 0 done, 1 the device is gone (unplugged), 2 no longer managed, 3 failed
+        failed = sorted(path for path, result in results.items() if result == 3)
+        skipped = sorted(path for path, result in results.items() if result in (1, 2))
+        log.info("networking: rolled back to checkpoint %s%s", snapshot["checkpoint"],
+                 f" (devices gone or unmanaged since: {', '.join(skipped)})" if skipped else "")
         if failed:
             raise DriverError(f"NetworkManager could not roll back {len(failed)} device(s): {', '.join(failed)}")
 

@@ -235,14 +235,14 @@ class NmWifiDriver:
             if saved:
                 path, old = saved[0]
                 name = old["connection"].get("id", "")
-                restore = self._with_secrets(bus, path, bus.settings(path))
+                previous = self._with_secrets(bus, path, bus.settings(path))
                 if security is not None:
                     settings = bus.settings(path)
                     settings[SECURITY_SETTING] = {**settings.get(SECURITY_SETTING, {}), **security}
                     bus.call(path, CONNECTION, "Update", "a{sa{sv}}", settings)
                 (active,) = bus.call(NM_PATH, NM, "ActivateConnection", "ooo", path, device, "/")
             else:
-                path, restore, name = None, None, _ssid_text(ssid)
+                path, previous, name = None, None, _ssid_text(ssid)
                 settings = {"connection": {"id": ("s", name), "type": ("s", WIRELESS_SETTING)},
                             WIRELESS_SETTING: {"ssid": ("ay", ssid), "mode": ("s", "infrastructure")}}
                 if not seen:
@@ -256,13 +256,13 @@ class NmWifiDriver:
                 log.info("wifi: %s: joined %r with profile %r", uuid, _ssid_text(ssid), name)
                 return name
             reason = self._failure(bus, device, state)
-            if restore is None:
+            if previous is None:
                 try:
                     bus.call(path, CONNECTION, "Delete")
                 except NmGone:
                     pass
             else:
-                bus.call(path, CONNECTION, "Update", "a{sa{sv}}", restore)
+                bus.call(path, CONNECTION, "Update", "a{sa{sv}}", previous)
         log.info("wifi: %s: could not join %r: %s", uuid, _ssid_text(ssid), reason)
         raise DriverError(f"could not join {_ssid_text(ssid)!r}: {reason}")
 
@@ -304,7 +304,10 @@ class NmWifiDriver:
             current = {s["connection"]["uuid"]: p for p, s in self._profiles(bus).items()}
             for uuid, path in current.items():
                 if uuid not in snapshot["profiles"]:
-                    bus.call(path, CONNECTION, "Delete")
+                    try:
+                        bus.call(path, CONNECTION, "Delete")
+                    except NmGone:
+                        pass
             for uuid, packed in snapshot["profiles"].items():
                 settings = unpack_settings(packed)
                 if uuid in current:
@@ -315,10 +318,13 @@ class NmWifiDriver:
                 wanted, now = snapshot["active"].get(name), _active_uuid(bus, dev)
                 if wanted is None or wanted == now:
                     continue
-                if wanted:
-                    bus.call(NM_PATH, NM, "ActivateConnection", "ooo", current[wanted], device, "/")
-                else:
-                    bus.call(device, DEVICE, "Disconnect")
+                try:
+                    if wanted:
+                        bus.call(NM_PATH, NM, "ActivateConnection", "ooo", current[wanted], device, "/")
+                    else:
+                        bus.call(device, DEVICE, "Disconnect")
+                except NmError as exc:  # the profiles are back; NM's autoconnect keeps trying
+                    log.warning("wifi: %s: could not bring back the network it had: %s", name, exc)
         log.info("wifi: profiles and active networks restored from the snapshot")
 
     def release(self, snapshot: dict) -> None:
