@@ -19,15 +19,14 @@ another tool, a name is what an operator recognises, and ``sortedGUIDList`` then
 ``Other``                 1       anything else
 ========================  ======  ==========================================
 
-``TYPE_IDS`` below is that table; drivers use it so every board names types alike.
+``portald.net_types.TYPE_IDS`` is that table (in the core, so every board's driver uses the same one).
 """
 from __future__ import annotations
 
 from typing import Protocol, TypedDict
 
 from portald.drivers import Driver
-
-TYPE_IDS = {"Ethernet": 6, "Wi-Fi": 71, "Loopback": 24, "PPP": 23, "Tunnel": 131, "Bridge": 209, "Other": 1}
+from portald.net_types import TYPE_IDS  # noqa: F401  (the table the comments below refer to)
 
 
 class IoCounters(TypedDict):

@@ -18,3 +18,11 @@ IDS_DIRS = ("/usr/share/hwdata", "/usr/share/misc")
 
 # The D-Bus system bus systemd listens on. [plugins.linux.services] bus_address
 SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket"
+
+# Persistent network configuration of the stacks the netlink networking driver writes when
+# NetworkManager does not run. [plugins.linux.networking] ifupdown_dir, ifupdown_interfaces_file,
+# networkd_dir, resolv_conf
+IFUPDOWN_DIR = "/etc/network/interfaces.d"
+IFUPDOWN_INTERFACES_FILE = "/etc/network/interfaces"
+NETWORKD_DIR = "/etc/systemd/network"
+RESOLV_CONF = "/etc/resolv.conf"

@@ -38,6 +38,7 @@ import socket
 import struct
 
 from portald.drivers import DriverError, NotFound
+from portald.net_types import TYPE_IDS
 
 from . import nm_dbus
 from .nm_dbus import (ACTIVE, ACTIVE_ACTIVATED, ACTIVE_DEACTIVATED, CONNECTION, DEVICE, DEVICE_ACTIVATED,
@@ -46,9 +47,6 @@ from .nm_dbus import (ACTIVE, ACTIVE_ACTIVATED, ACTIVE_DEACTIVATED, CONNECTION, 
 
 log = logging.getLogger("portald.plugins.networking")
 
-# The IANA ifType numbers of plugins/networking/interface.py's TYPE_IDS (a board may not import a
-# capability plugin: tests/test_hookspecs_and_packaging.py), and NMDeviceType → those type names
-TYPE_IDS = {"Ethernet": 6, "Wi-Fi": 71, "Loopback": 24, "PPP": 23, "Tunnel": 131, "Bridge": 209, "Other": 1}
 DEVICE_TYPES = {1: "Ethernet", 10: "Ethernet", 11: "Ethernet", 15: "Ethernet", 18: "Ethernet", 19: "Ethernet",
                 20: "Ethernet", 2: "Wi-Fi", 13: "Bridge", 23: "PPP", 16: "Other", 17: "Tunnel", 29: "Tunnel",
                 32: "Loopback"}

@@ -17,6 +17,7 @@ import time
 import zlib
 
 from portald.drivers import NotFound
+from portald.net_types import TYPE_IDS
 
 from . import saved
 
@@ -37,7 +38,6 @@ ADAPTERS = {
               "description": "Intel Corporation Wi-Fi 6 AX200 (sim)",
               "segment": "192.168.50.0/24", "ipv6": "fe80::20b:abff:fe5e:4/64"},
 }
-TYPE_IDS = {"Ethernet": 6, "Wi-Fi": 71}
 DEFAULT_CONFIG = {
     "eth0": {"dhcp": True, "static": None, "ipv4Metric": 100, "ipv6Metric": 100},
     "eth1": {"dhcp": False, "ipv4Metric": 200, "ipv6Metric": 200,
