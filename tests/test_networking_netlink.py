@@ -305,38 +305,58 @@ def dhcp_server(netns, tmp_path):
         server.stderr.close()
 
 
-def test_dhcp_from_a_real_server_then_back_to_static(netns, dhcp_server, tmp_path):
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _leased(vd0: dict) -> str:
+    leased = [a for a in vd0["addresses"] if ":" not in a]
+    assert len(leased) == 1 and leased[0].startswith("10.70.0.") and leased[0].endswith("/24"), vd0
+    assert 50 <= int(leased[0].split("/")[0].split(".")[-1]) <= 60, vd0  # dnsmasq's range
+    assert vd0["dhcpEnabled"] is True and vd0["gateway"] == ["10.70.0.1"], vd0
+    return leased[0]
+
+
+def test_dhcp_from_a_real_server_then_static_then_restored_to_dhcp(netns, dhcp_server, tmp_path):
     script = tmp_path / "dhclient-script"
     script.write_text(DHCLIENT_SCRIPT)
     script.chmod(0o755)
     client = ["dhclient", "-4", "-v", "-lf", str(tmp_path / "lease"), "-pf", str(tmp_path / "pid"),
               "-sf", str(script)]
-    settings = _settings(tmp_path, "networkd", dhcp_command=[*client, "-1"], dhcp_release_command=[*client, "-r"])
+    settings = _settings(tmp_path, "ifupdown", dhcp_command=[*client, "-1"], dhcp_release_command=[*client, "-r"])
     index = netns.interfaces(settings)["vd0"]["ifIndex"]
 
     assert netns.call(settings, "set_dhcp", index) is None
-    vd0 = netns.interfaces(settings)["vd0"]
-    leased = [a for a in vd0["addresses"] if ":" not in a]
-    assert len(leased) == 1 and leased[0].startswith("10.70.0.") and leased[0].endswith("/24"), vd0
-    assert 50 <= int(leased[0].split("/")[0].split(".")[-1]) <= 60, vd0  # dnsmasq's range
-    assert vd0["dhcpEnabled"] is True and vd0["gateway"] == ["10.70.0.1"]
-    assert (tmp_path / "network" / "10-portald-vd0.network").read_text().endswith(
-        "[Network]\nDHCP=ipv4\n\n[DHCPv4]\nRouteMetric=100\n")
+    address = _leased(netns.interfaces(settings)["vd0"])
+    assert (tmp_path / "interfaces.d" / "portald-vd0").read_text().endswith("iface vd0 inet dhcp\n    metric 100\n")
     pid = int((tmp_path / "pid").read_text())
-    os.kill(pid, 0)  # the client keeps running to renew
+    assert _alive(pid)  # the client keeps running to renew
+
+    assert netns.call(settings, "set_dhcp", index) is None  # already on DHCP: the same client goes on
+    assert int((tmp_path / "pid").read_text()) == pid and _alive(pid)
+    assert _leased(netns.interfaces(settings)["vd0"]) == address
+    snapshot = netns.call(settings, "snapshot", 30)
 
     assert netns.call(settings, "set_static_ipv4", index, STATIC) is None
     vd0 = netns.interfaces(settings)["vd0"]
     assert [a for a in vd0["addresses"] if ":" not in a] == ["10.70.0.9/24"]
     assert vd0["dhcpEnabled"] is False and vd0["gateway"] == ["10.70.0.1"]
     for _ in range(50):  # dhclient -r has stopped the client
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             break
         time.sleep(0.1)
     else:
         pytest.fail("the DHCP client still runs after the switch to static")
+
+    assert netns.call(settings, "restore", snapshot) is None  # back to DHCP: a client runs again
+    assert _leased(netns.interfaces(settings)["vd0"]) == address
+    restarted = int((tmp_path / "pid").read_text())
+    assert restarted != pid and _alive(restarted)
+    assert (tmp_path / "interfaces.d" / "portald-vd0").read_text().endswith("iface vd0 inet dhcp\n    metric 100\n")
 
 
 # route metrics -----------------------------------------------------------------------------------------

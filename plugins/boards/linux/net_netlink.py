@@ -25,7 +25,9 @@ IPv4 addresses, adds the new one (and sets the link up), replaces the link's IPv
 through the gateway with the link's previous metric. DNS servers go into the persistent file; the
 machine's ``resolv_conf`` is rewritten only with stack ``"none"`` and ``manage_resolv_conf = true``
 (its ``search``/``domain``/``options`` lines are kept). ``set_dhcp`` writes the persistent file,
-removes the link's permanent IPv4 addresses and starts the DHCP client (the lease comes later).
+removes the link's permanent IPv4 addresses and starts the DHCP client (the lease comes later). The
+client is stopped only for an adapter that was on DHCP, and started only for one that was not (an
+adapter already on DHCP keeps its client and lease).
 ``set_route_metrics`` adds a copy of each default route of the family with the new metric, then
 deletes the old one (a default route exists at every moment), and persists the metric.
 
@@ -348,15 +350,16 @@ class NetlinkIO:
         check_ifname(links[index]["name"])
         return index, links[index]
 
-    def prepare_static(self, if_index: int, config: dict) -> str:
-        """Writes the persistent file of a static configuration; the interface's name."""
+    def prepare_static(self, if_index: int, config: dict) -> tuple[str, bool]:
+        """Writes the persistent file of a static configuration; the interface's name, and whether it
+        was on DHCP."""
         with self._ipr() as ipr:
             _, link = self._lookup(ipr, index=if_index)
-        name = link["name"]
+        name, old = link["name"], self.persistent(link["name"])
         self._write_persistent(name, PersistentConfig(
             "static", f"{config['ipAddress']}/{prefix_of(config['subnetMask'])}", config.get("defaultGateway") or "",
-            _dns(config), *_kept_metrics(link, self.persistent(name))))
-        return name
+            _dns(config), *_kept_metrics(link, old)))
+        return name, self._dhcp(link, old)
 
     def apply_static(self, if_index: int, config: dict) -> None:
         """The live part of ``set_static_ipv4`` (after the DHCP client was stopped)."""
@@ -373,17 +376,18 @@ class NetlinkIO:
             self._write_resolv_conf(_dns(config))
         log.info("%s: static %s/%d, gateway %s", link["name"], config["ipAddress"], prefix, gateway or "none")
 
-    def prepare_dhcp(self, if_index: int) -> str:
-        """Writes the persistent file and removes the static IPv4 addresses; the interface's name."""
+    def prepare_dhcp(self, if_index: int) -> tuple[str, bool]:
+        """Writes the persistent file and removes the static IPv4 addresses; the interface's name,
+        and whether it was on DHCP already."""
         with self._ipr() as ipr:
             index, link = self._lookup(ipr, index=if_index)
-            name = link["name"]
-            metric, ipv6_metric = _kept_metrics(link, self.persistent(name))
+            name, old = link["name"], self.persistent(link["name"])
+            metric, ipv6_metric = _kept_metrics(link, old)
             self._write_persistent(name, PersistentConfig("dhcp", metric=metric, ipv6_metric=ipv6_metric))
             self._set_addresses(ipr, index, link, {(a["address"], a["prefixlen"]): a["broadcast"]
                                                    for a in link["v4"] if a["dynamic"]})
         log.info("%s: DHCP", name)
-        return name
+        return name, self._dhcp(link, old)
 
     def _set_addresses(self, ipr, index: int, link: dict, wanted: dict) -> None:
         """The link's IPv4 addresses become ``wanted`` (``{(address, prefix): broadcast or ""}``); the
@@ -567,13 +571,19 @@ class NetlinkNetworkingDriver:
     def interfaces(self) -> list[dict]:
         return self.io.interfaces()
 
+    # With networkd the client "commands" make networkd read the rewritten file, so they always run;
+    # otherwise a DHCP client is stopped only when the adapter was on DHCP, and started only when it
+    # was not (a second dhclient would fight the first: dhclient only stops an old one with -r).
     def set_static_ipv4(self, if_index: int, config: dict) -> None:
-        name = self.io.prepare_static(if_index, config)
-        self._client(name, start=False)
+        name, was_dhcp = self.io.prepare_static(if_index, config)
+        if was_dhcp or self.store.stack == "networkd":
+            self._client(name, start=False)
         self.io.apply_static(if_index, config)
 
     def set_dhcp(self, if_index: int) -> None:
-        self._client(self.io.prepare_dhcp(if_index), start=True)
+        name, was_dhcp = self.io.prepare_dhcp(if_index)
+        if not was_dhcp or self.store.stack == "networkd":
+            self._client(name, start=True)
 
     def set_route_metrics(self, metrics: dict[str, int], ipv6: bool) -> None:
         self.io.set_route_metrics(metrics, ipv6)
