@@ -399,15 +399,24 @@ def test_route_metrics_follow_the_order_and_a_default_route_always_exists(netns,
                                    "default via 10.70.0.1 dev vd0 metric 200"], output
 
 
-def test_ipv6_route_metrics(netns, tmp_path):
+def test_ipv6_route_metrics_and_the_router_advertisement_metric(netns, tmp_path):
     _ip("-n", netns.device, "-6", "addr", "add", "fd70::2/64", "dev", "vd0", "nodad")
-    _ip("-n", netns.device, "-6", "route", "add", "default", "via", "fd70::1", "dev", "vd0", "metric", "300")
+    _ip("-n", netns.device, "-6", "route", "add", "default", "via", "fd70::1", "dev", "vd0", "metric", "300",
+        "proto", "ra")
+    ra_metric = ["cat", "/proc/sys/net/ipv6/conf/vd0/ra_defrtr_metric"]
+    before = netns.exec(netns.device, *ra_metric).stdout
     settings = _settings(tmp_path, "networkd")
     assert netns.interfaces(settings)["vd0"]["ipv6Metric"] == 300
+    snapshot = netns.call(settings, "snapshot", 30)
     assert netns.call(settings, "set_route_metrics", {"vd0": 42}, True) is None
     vd0 = netns.interfaces(settings)["vd0"]
     assert vd0["ipv6Metric"] == 42 and vd0["ipv4Metric"] == 100 and vd0["gateway"] == ["10.70.0.1", "fd70::1"]
     assert "[IPv6AcceptRA]\nRouteMetric=42\n" in (tmp_path / "network" / "10-portald-vd0.network").read_text()
+    assert "proto ra metric 42" in _ip("-n", netns.device, "-6", "route", "show", "default").stdout
+    assert netns.exec(netns.device, *ra_metric).stdout == "42\n"
+    assert netns.call(settings, "restore", snapshot) is None
+    assert netns.interfaces(settings)["vd0"]["ipv6Metric"] == 300
+    assert netns.exec(netns.device, *ra_metric).stdout == before
 
 
 # snapshot and restore ---------------------------------------------------------------------------------------

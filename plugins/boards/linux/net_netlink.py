@@ -8,7 +8,8 @@ Reading (every call reads everything afresh: an adapter plugged in later is simp
   the kernel's 64-bit counters (``IFLA_STATS64``, the ones ``ip -s link`` shows); loopback left out;
 * default routes of the main table per family: ``gateway`` lists the gateways through the adapter,
   ``ipv4Metric``/``ipv6Metric`` its lowest default-route metric; ``isDefault`` is the adapter of the
-  lowest-metric IPv4 default route;
+  lowest-metric IPv4 default route (multipath default routes, which name no single adapter, and
+  other routing tables are neither shown nor changed);
 * ``speed`` from ``<sysfs>/class/net/<if>/speed`` (Mbit/s; -1, 0 or unreadable means unknown and the
   three speed fields are left out); ``type`` from the ARPHRD type plus ``wireless``/``phy80211``/
   ``bridge`` in sysfs (the table in ``plugins/networking/interface.py``); ``description`` from the USB
@@ -29,7 +30,10 @@ removes the link's permanent IPv4 addresses and starts the DHCP client (the leas
 client is stopped only for an adapter that was on DHCP, and started only for one that was not (an
 adapter already on DHCP keeps its client and lease).
 ``set_route_metrics`` adds a copy of each default route of the family with the new metric, then
-deletes the old one (a default route exists at every moment), and persists the metric.
+deletes the old one (a default route exists at every moment), and persists the metric; for IPv6 it
+also sets ``net.ipv6.conf.<if>.ra_defrtr_metric`` (under ``procfs_root``), the metric of default
+routes learnt from router advertisements, which is live only (networkd persists it as
+``[IPv6AcceptRA] RouteMetric=``, ifupdown does not). A copied RA route has no expiry.
 
 The DHCP client: ``dhcp_command``/``dhcp_release_command`` + the interface name when set; otherwise
 by stack: ifupdown and "none" run ``dhclient`` with the pid and lease files Debian's ifupdown uses
@@ -424,8 +428,24 @@ class NetlinkIO:
                     if route["metric"] != metric:
                         _add_route(ipr, index, {**route, "metric": metric})
                         _quiet(ipr.route, "del", **_route_spec(index, route))
+                if family == 6:
+                    self._write_ra_metric(link["name"], metric)
                 self._persist_metric(link, family, metric)
         log.info("route metrics (IPv%d): %s", family, ", ".join(f"{link['name']}={m}" for (_, link), m in found))
+
+    def _ra_metric_file(self, name: str) -> Path:
+        return self.paths.procfs("sys", "net", "ipv6", "conf", check_ifname(name), "ra_defrtr_metric")
+
+    def _write_ra_metric(self, name: str, metric: int) -> None:
+        """The metric the kernel gives the default routes it learns from router advertisements on
+        ``name`` (Linux 5.18+): without it the next RA would bring back a route with metric 1024."""
+        path = self._ra_metric_file(name)
+        if not path.exists() or read_int_or_none(path) == metric:
+            return
+        try:
+            path.write_text(f"{metric}\n")
+        except OSError as exc:
+            log.warning("cannot set %s: %s", path, exc.strerror)
 
     def _persist_metric(self, link: dict, family: int, metric: int) -> None:
         if self.store.stack == "none":
@@ -476,6 +496,7 @@ class NetlinkIO:
                 "routes": link["routes"],
                 "dhcp": self._dhcp(link, self.persistent(name)),
                 "file": self.store.read_raw(name),
+                "ra_metric": read_int_or_none(self._ra_metric_file(name)),
             }
         snap = {"version": SNAPSHOT_VERSION, "stack": self.store.stack, "interfaces": interfaces,
                 "interfaces_file": self.store.read_interfaces_file()}
@@ -497,7 +518,8 @@ class NetlinkIO:
         dhcp_now = self._dhcp(link, self.persistent(name))
         same = (_pairs(link["v4"]) == set(_saved_addresses(saved))
                 and _route_keys(link["routes"]) == _route_keys(saved["routes"])
-                and dhcp_now == saved["dhcp"] and self.store.read_raw(name) == saved["file"])
+                and dhcp_now == saved["dhcp"] and self.store.read_raw(name) == saved["file"]
+                and read_int_or_none(self._ra_metric_file(name)) == saved.get("ra_metric"))
         return None if same else dhcp_now
 
     def restore_interface(self, name: str, saved: dict) -> None:
@@ -509,6 +531,8 @@ class NetlinkIO:
             self._set_addresses(ipr, index, link, _saved_addresses(saved))
             for family in (4, 6):
                 self._set_routes(ipr, index, family, [r for r in saved["routes"] if r["family"] == family])
+        if saved.get("ra_metric") is not None:
+            self._write_ra_metric(name, int(saved["ra_metric"]))
 
     def restore_files(self, snapshot: dict) -> None:
         self.store.write_interfaces_file(snapshot.get("interfaces_file"))
