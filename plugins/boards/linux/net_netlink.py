@@ -67,9 +67,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from portald.drivers import DriverError, NotFound
+from portald.net_types import TYPE_IDS
 from portald.runner import CommandFailed
 from portald.state import atomic_write
-from portald_plugins.networking.interface import TYPE_IDS
 
 from . import host_paths
 from .net_persist import PersistentConfig, PersistentStore, check_ifname
