@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -209,6 +210,76 @@ def test_a_dynamic_address_reads_as_dhcp(netns, tmp_path):
     _ip("-n", netns.device, "addr", "add", "10.70.0.77/24", "dev", "vd0", "valid_lft", "600",
         "preferred_lft", "600")
     assert netns.interfaces(_settings(tmp_path))["vd0"]["dhcpEnabled"] is True
+
+
+# A stand-in for systemd-resolved on a private bus: org.freedesktop.resolve1's Manager properties DNS
+# (a(iiay)) and Domains (a(isb)) as resolved serves them; argv: bus address, JSON [dns, domains].
+FAKE_RESOLVED = """
+import json, socket, sys
+from jeepney import MessageType, new_method_return
+from jeepney.bus_messages import message_bus
+from jeepney.io.blocking import open_dbus_connection
+conn = open_dbus_connection(sys.argv[1])
+assert conn.send_and_get_reply(message_bus.RequestName("org.freedesktop.resolve1"), timeout=5).body == (1,)
+dns, domains = json.loads(sys.argv[2])
+values = {"DNS": ("a(iiay)", [(i, f, socket.inet_pton(f, a)) for i, f, a in dns]),
+          "Domains": ("a(isb)", [tuple(d) for d in domains])}
+print("ready", flush=True)
+while True:
+    try:
+        msg = conn.receive()
+    except (ConnectionError, OSError):
+        break
+    if msg.header.message_type is MessageType.method_call:
+        conn.send(new_method_return(msg, "v", (values[msg.body[1]],)))
+"""
+
+
+BUS_CONF = Path(__file__).parent / "fixtures" / "services" / "bus.conf"  # a private bus, everything allowed
+
+
+@pytest.fixture
+def fake_resolved():
+    """Start it with ``fake_resolved(dns, domains)``; the bus address is returned."""
+    if shutil.which("dbus-daemon") is None:
+        pytest.fail("dbus-daemon is missing: apt-get install dbus-daemon (make test does it)")
+    folder = tempfile.mkdtemp(prefix="portald-bus-")  # a socket path must fit in 108 bytes
+    address = f"unix:path={folder}/bus"
+    procs = []
+
+    def start(dns: list, domains: list) -> str:
+        bus = subprocess.Popen(["dbus-daemon", f"--config-file={BUS_CONF}", f"--address={address}", "--nofork",
+                                "--print-address"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        procs.append(bus)
+        assert bus.stdout.readline().strip()
+        fake = subprocess.Popen([sys.executable, "-c", FAKE_RESOLVED, address, json.dumps([dns, domains])],
+                                stdout=subprocess.PIPE, text=True)
+        procs.append(fake)
+        assert fake.stdout.readline().strip() == "ready"
+        return address
+
+    try:
+        yield start
+    finally:
+        for proc in reversed(procs):
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_dns_per_link_from_systemd_resolved(netns, tmp_path, fake_resolved):
+    netns.link(1)
+    (tmp_path / "resolv.conf").write_text("nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch stub.test\n")
+    found = netns.interfaces(_settings(tmp_path, bus_address=f"unix:path={tmp_path}/no-bus"))
+    assert found["vd0"]["dns"] == ["127.0.0.53"] and found["vd0"]["dnssuffix"] == "stub.test"  # no resolved
+    vd0 = found["vd0"]["ifIndex"]
+    address = fake_resolved([[vd0, 2, "10.70.0.53"], [vd0, 10, "fd70::53"], [0, 2, "9.9.9.9"]],
+                            [[vd0, "corp.test", True], [vd0, "lan.test", False], [0, "global.test", False]])
+    found = netns.interfaces(_settings(tmp_path, bus_address=address))
+    assert found["vd0"]["dns"] == ["10.70.0.53", "fd70::53"] and found["vd0"]["dnssuffix"] == "lan.test"
+    assert found["vd1"]["dns"] == ["9.9.9.9"] and found["vd1"]["dnssuffix"] == "global.test"
 
 
 # static ---------------------------------------------------------------------------------------------------

@@ -14,9 +14,11 @@ Reading (every call reads everything afresh: an adapter plugged in later is simp
   three speed fields are left out); ``type`` from the ARPHRD type plus ``wireless``/``phy80211``/
   ``bridge`` in sysfs (the table in ``plugins/networking/interface.py``); ``description`` from the USB
   device's ``manufacturer``/``product`` strings or the PCI ids looked up in ``pci.ids``, else "";
-* ``dns``/``dnssuffix``: the interface's persistent file when it names servers, else ``resolv_conf``'s
-  ``nameserver`` lines (and its ``search``/``domain``) for adapters that carry a default route (the
-  resolver is machine-wide; per-link servers of systemd-resolved are not read);
+* ``dns``/``dnssuffix``: when ``resolv_conf`` names systemd-resolved's stub (127.0.0.53), resolved's
+  servers and search domain for the link (its ``DNS``/``Domains`` properties on ``bus_address``);
+  else the interface's persistent file when it names servers; else the machine-wide servers
+  (resolved's global ones, or ``resolv_conf``'s ``nameserver`` lines and ``search``/``domain``) for
+  adapters that carry a default route;
 * ``dhcpEnabled``: what the interface's persistent file says when portald wrote one; otherwise true
   when an IPv4 address of the adapter is not permanent (no ``IFA_F_PERMANENT`` or a finite valid
   lifetime — DHCP clients add their lease that way; a static address never expires).
@@ -84,6 +86,10 @@ INFINITY_LIFETIME = 0xFFFFFFFF
 MAIN_TABLE = 254
 RTPROT_STATIC = 4
 SNAPSHOT_VERSION = 1
+RESOLVED = "org.freedesktop.resolve1"
+RESOLVED_PATH = "/org/freedesktop/resolve1"
+RESOLVED_MANAGER = "org.freedesktop.resolve1.Manager"
+RESOLVED_STUB = "127.0.0.53"
 
 # Debian ifupdown's dhclient files (its "inet dhcp" method), used when dhcp_command is not set
 DHCLIENT_PID = "/run/dhclient.{}.pid"
@@ -262,17 +268,16 @@ class NetlinkIO:
         v4_defaults = [(r["metric"], index) for index, link in links.items() for r in link["routes"]
                        if r["family"] == 4]
         default_index = min(v4_defaults)[1] if v4_defaults else None
-        servers, suffix = self._resolv_conf()
-        return [self._interface(index, link, index == default_index, servers, suffix)
+        resolver = self._resolver()
+        return [self._interface(index, link, index == default_index, resolver)
                 for index, link in sorted(links.items())]
 
-    def _interface(self, index: int, link: dict, is_default: bool, servers: list[str], suffix: str) -> dict:
+    def _interface(self, index: int, link: dict, is_default: bool, resolver: dict) -> dict:
         name, stats = link["name"], link["stats"]
         kind = interface_type(link["arphrd"], self._sysfs(name, "wireless").exists()
                               or self._sysfs(name, "phy80211").exists(), self._sysfs(name, "bridge").exists())
         persistent = self.persistent(name)
-        dns = list(persistent.dns) if persistent is not None and persistent.dns else \
-            list(servers) if link["routes"] else []
+        dns, suffix = _dns_of(index, link, persistent, resolver)
         found = {
             "ifIndex": index, "uuid": name, "name": name,
             "description": self._description(name),
@@ -336,12 +341,42 @@ class NetlinkIO:
             log.warning("cannot read the persistent config of %s: %s", name, exc)
             return None
 
-    def _resolv_conf(self) -> tuple[list[str], str]:
+    def _resolver(self) -> dict[int, tuple[list[str], str]]:
+        """``{ifindex: (servers, search domain)}``, key 0 the machine-wide resolver: ``resolv_conf``,
+        or, when that names systemd-resolved's stub (127.0.0.53), resolved's own per-link and global
+        servers over D-Bus (``bus_address``); the stub stays when resolved does not answer."""
         try:
-            return parse_resolv_conf(Path(self.settings.resolv_conf).read_text(encoding="utf-8",
-                                                                                errors="replace"))
+            servers, suffix = parse_resolv_conf(Path(self.settings.resolv_conf).read_text(
+                encoding="utf-8", errors="replace"))
         except OSError:
-            return [], ""
+            servers, suffix = [], ""
+        found = {0: (servers, suffix)}
+        if RESOLVED_STUB in servers:
+            found.update(self._resolved())
+        return found
+
+    def _resolved(self) -> dict[int, tuple[list[str], str]]:
+        from . import nm_dbus
+
+        try:
+            with nm_dbus.session(self.settings.bus_address, 1.0, 2.0) as bus:
+                servers, domains = (nm_dbus.plain(bus.call(RESOLVED_PATH, nm_dbus.PROPERTIES, "Get", "ss",
+                                                           RESOLVED_MANAGER, prop, to=RESOLVED)[0])
+                                    for prop in ("DNS", "Domains"))
+        except DriverError as exc:
+            log.debug("systemd-resolved not asked: %s", exc)
+            return {}
+        found: dict[int, tuple[list[str], str]] = {}
+        for ifindex, _family, raw in servers:  # a(iiay)
+            try:
+                found.setdefault(ifindex, ([], ""))[0].append(str(ipaddress.ip_address(bytes(raw))))
+            except ValueError:
+                continue
+        for ifindex, domain, routing_only in domains:  # a(isb): "~domain" entries only route queries
+            entry = found.setdefault(ifindex, ([], ""))
+            if not routing_only and not entry[1]:
+                found[ifindex] = (entry[0], domain)
+        return found
 
     # writing ---------------------------------------------------------------------------------------
     def _lookup(self, ipr, index: int | None = None, name: str | None = None) -> tuple[int, dict]:
@@ -540,6 +575,20 @@ class NetlinkIO:
             path = Path(self.settings.resolv_conf)
             if not path.exists() or path.read_text(encoding="utf-8") != snapshot["resolv_conf"]:
                 atomic_write(path, snapshot["resolv_conf"].encode("utf-8"))
+
+
+def _dns_of(index: int, link: dict, persistent: PersistentConfig | None, resolver: dict) -> tuple[list[str], str]:
+    """``(servers, search domain)`` of one adapter: resolved's servers for the link, else those of
+    its persistent file, else the machine-wide ones when the adapter carries a default route."""
+    machine_servers, machine_suffix = resolver[0]
+    own_servers, own_suffix = resolver.get(index, ([], ""))
+    if own_servers:
+        return list(own_servers), own_suffix or machine_suffix
+    if persistent is not None and persistent.dns:
+        return list(persistent.dns), own_suffix or machine_suffix
+    if link["routes"] and machine_servers:
+        return list(machine_servers), own_suffix or machine_suffix
+    return [], ""
 
 
 def _dns(config: dict) -> list[str]:
