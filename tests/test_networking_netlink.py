@@ -331,6 +331,17 @@ def test_unknown_interface_is_not_found(netns, tmp_path):
     assert netns.call(_settings(tmp_path), "set_dhcp", lo_index)["error"] == "NotFound"
 
 
+def test_values_no_config_file_may_hold_are_refused_before_anything_changes(netns, tmp_path):
+    settings = _settings(tmp_path, "networkd")
+    index = netns.interfaces(settings)["vd0"]["ifIndex"]
+    for bad in ({"secondaryDNS": "9.9.9.9\n[Network]\nDHCP=yes"}, {"subnetMask": "255.0.255.0"},
+                {"defaultGateway": "10.70.0.1 ; reboot"}):
+        answer = netns.call(settings, "set_static_ipv4", index, {**STATIC, **bad})
+        assert answer["error"] == "DriverError", bad
+    assert not (tmp_path / "network").exists()
+    assert [a for a in netns.interfaces(settings)["vd0"]["addresses"] if ":" not in a] == ["10.70.0.2/24"]
+
+
 def test_a_failing_dhcp_client_is_a_driver_error(netns, tmp_path):
     settings = _settings(tmp_path, dhcp_command=["false"])
     index = netns.interfaces(settings)["vd0"]["ifIndex"]

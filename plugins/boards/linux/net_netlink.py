@@ -149,7 +149,10 @@ def is_dynamic(addr_msg) -> bool:
 
 
 def prefix_of(mask: str) -> int:
-    return ipaddress.IPv4Network(f"0.0.0.0/{mask}").prefixlen
+    try:
+        return ipaddress.IPv4Network(f"0.0.0.0/{mask}").prefixlen
+    except ValueError:
+        raise DriverError(f"invalid subnet mask {mask!r}") from None
 
 
 def client_commands(settings, stack: str, name: str, start: bool) -> list[list[str]]:
@@ -386,7 +389,10 @@ class NetlinkIO:
             index = next((i for i, link in links.items() if link["name"] == name), None)
         if index not in links:
             raise NotFound(f"no network interface {name if name is not None else index}")
-        check_ifname(links[index]["name"])
+        try:
+            check_ifname(links[index]["name"])
+        except ValueError as exc:  # a name no config file could hold
+            raise DriverError(f"cannot configure this interface: {exc}") from None
         return index, links[index]
 
     def prepare_static(self, if_index: int, config: dict) -> tuple[str, bool]:
@@ -395,7 +401,7 @@ class NetlinkIO:
         with self._ipr() as ipr:
             _, link = self._lookup(ipr, index=if_index)
         name, old = link["name"], self.persistent(link["name"])
-        self._write_persistent(name, PersistentConfig(
+        self._write_persistent(name, _config(
             "static", f"{config['ipAddress']}/{prefix_of(config['subnetMask'])}", config.get("defaultGateway") or "",
             _dns(config), *_kept_metrics(link, old)))
         return name, self._dhcp(link, old)
@@ -422,7 +428,7 @@ class NetlinkIO:
             index, link = self._lookup(ipr, index=if_index)
             name, old = link["name"], self.persistent(link["name"])
             metric, ipv6_metric = _kept_metrics(link, old)
-            self._write_persistent(name, PersistentConfig("dhcp", metric=metric, ipv6_metric=ipv6_metric))
+            self._write_persistent(name, _config("dhcp", metric=metric, ipv6_metric=ipv6_metric))
             self._set_addresses(ipr, index, link, {(a["address"], a["prefixlen"]): a["broadcast"]
                                                    for a in link["v4"] if a["dynamic"]})
         log.info("%s: DHCP", name)
@@ -490,10 +496,10 @@ class NetlinkIO:
             static = [a for a in link["v4"] if not a["dynamic"]]
             gateways = [r["gateway"] for r in link["routes"] if r["family"] == 4 and r["gateway"]]
             if static:
-                config = PersistentConfig("static", f"{static[0]['address']}/{static[0]['prefixlen']}",
+                config = _config("static", f"{static[0]['address']}/{static[0]['prefixlen']}",
                                           gateways[0] if gateways else "", [], _lowest(link["routes"], 4))
             else:
-                config = PersistentConfig("dhcp", metric=_lowest(link["routes"], 4))
+                config = _config("dhcp", metric=_lowest(link["routes"], 4))
             config.ipv6_metric = _lowest(link["routes"], 6)
         if family == 4:
             config.metric = metric
@@ -575,6 +581,14 @@ class NetlinkIO:
             path = Path(self.settings.resolv_conf)
             if not path.exists() or path.read_text(encoding="utf-8") != snapshot["resolv_conf"]:
                 atomic_write(path, snapshot["resolv_conf"].encode("utf-8"))
+
+
+def _config(*args, **kwargs) -> PersistentConfig:
+    """A PersistentConfig; a value no config file may hold is the client's error."""
+    try:
+        return PersistentConfig(*args, **kwargs)
+    except ValueError as exc:
+        raise DriverError(f"invalid configuration: {exc}") from None
 
 
 def _dns_of(index: int, link: dict, persistent: PersistentConfig | None, resolver: dict) -> tuple[list[str], str]:
