@@ -40,8 +40,10 @@ What is written where (``<if>`` is the interface name; every file is replaced at
       [IPv6AcceptRA]
       RouteMetric=200
 
-  networkd uses the first ``.network`` file (in lexical order) that matches a link: a file sorting
-  before ``10-portald-`` that matches ``<if>`` wins over this one.
+  networkd uses the first ``.network`` file (in lexical order, over ``/etc``, ``/run`` and
+  ``/usr/lib/systemd/network`` together) that matches a link: a file sorting before ``10-portald-``
+  that matches ``<if>`` wins over this one — netplan's ``/run/systemd/network/10-netplan-<if>.network``
+  on Ubuntu does, so there the live change works but the file is not used at the next boot.
 
 Every file starts with a comment saying portald wrote it. Interface names are checked against the
 kernel's rules (1 to 15 bytes, no ``/``, no whitespace or ``:``, not ``.`` or ``..``) before they become
