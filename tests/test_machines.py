@@ -46,13 +46,18 @@ EVERY_TREE = {"plugins": {"linux": {
     "system": {"os_release_files": ["{tree}/etc/os-release"]},
     "display": {"display": ""},  # no tree holds an X server
     "services": {"bus_address": "unix:path={tree}/run/dbus/system_bus_socket"},  # nor a systemd
+    # nor a NetworkManager; and netlink describes the running kernel, so with sysfs_root on a tree the
+    # netlink driver is absent: a tree's machine has no adapters here (tests/test_networking_* cover them)
+    "networking": {"bus_address": "unix:path={tree}/run/dbus/system_bus_socket"},
+    "wifi": {"bus_address": "unix:path={tree}/run/dbus/system_bus_socket"},
     "devmgr": {"ids_dir": "{fixtures}/hwdata"},
 }}}
 
-# GET routes that are no machine's data: versions, tokens, the SSE multiplexer, and the daemon's own
-# plugin listing (which plugins and capabilities this build has; the profile says what the machine has)
+# GET routes that are no machine's data: versions, tokens, the SSE multiplexer, the pending network
+# change, and the daemon's own plugin listing (which plugins and capabilities this build has; the profile says what the machine has)
 NOT_DATA = {
     "/auth/version", "/auth/token", "/auth/certificate", "/platform/api/events", "/platform/api/plugins",
+    "/platform/api/networking/changes",  # the daemon's own pending change, not the machine's
     *(f"{prefix}/{name}" for prefix in ("/auth", "/platform/api", "/api", "/edgehub/api")
       for name in ("ping", "agentinfo")),
     "/api/irtm/ping",
@@ -93,6 +98,7 @@ PARAMETERS = {
     "/platform/api/perif/gpio/<raw_id>/dir": _ids("/platform/api/perif/gpio/all", "pin"),
     "/platform/api/perif/gpio/<raw_id>/level": _ids("/platform/api/perif/gpio/all", "pin"),
     "/platform/api/service/<name>": "services come from systemd over D-Bus, which no tree holds",
+    "/platform/api/networking/wifi/networks/<path:uuid>": _ids("/platform/api/networking/wifi/interfaces", "uuid"),
     "/platform/api/host/screenshot/<raw_index>": "screenshots come from an X server, which no tree holds",
     "/platform/api/host/screenshot/<raw_index>/file": "screenshots come from an X server, which no tree holds",
 }

@@ -643,6 +643,9 @@ def _quiet(call, *args, **kwargs) -> None:
 
 # the driver: NetlinkIO in the threadpool, commands on the event loop ---------------------------------------
 
+LIVE_SYSFS = "/sys"
+
+
 class NetlinkNetworkingDriver:
     name = "linux.networking"
 
@@ -651,8 +654,15 @@ class NetlinkNetworkingDriver:
         self.runner = ctx.runner
         self.store = PersistentStore.from_settings(settings)
         self.io = ctx.blocking(NetlinkIO(ctx.paths, settings, self.store))
+        self._live_sysfs = os.path.realpath(ctx.paths.sysfs_root) == LIVE_SYSFS
 
     def probe(self) -> bool:
+        # rtnetlink answers for the running kernel whatever the roots say: with sysfs_root on another
+        # machine's tree (a fixture, a chroot) its adapters would be this machine's, mixed with that
+        # tree's sysfs facts, so the driver stays out rather than describe a machine that is not there
+        if not self._live_sysfs:
+            self.absent_reason = "sysfs_root is not the running kernel's /sys: netlink would describe another machine"
+            return False
         return self.io.probe()
 
     def interfaces(self) -> list[dict]:
