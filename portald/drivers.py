@@ -46,6 +46,12 @@ class BlockingDriver:
     attributes (``name``, properties) are read directly. The core wraps every driver that sets
     ``blocking = True``, with the daemon's ``driver_timeout_seconds`` unless the driver sets its own
     ``timeout_seconds`` (a screenshot of a big display, a slow EEPROM).
+
+    A blocking driver never starts commands from its methods: they would run in a pool thread, and in
+    the daemon (gevent patches ``os.close`` to defer a close to the calling thread's hub) a pool thread
+    that has used a socket — pyroute2's netlink, D-Bus — hangs the standard library's ``subprocess``
+    on its never-closed exec pipe. Put the blocking part in a helper wrapped with ``ctx.blocking`` and
+    run commands through ``ctx.runner`` on the event loop (``plugins/boards/linux/net_netlink.py``).
     """
 
     def __init__(self, driver, timeout: float = 5.0):

@@ -623,3 +623,16 @@ def test_resolv_conf_parsing_and_rewriting():
     assert net_netlink.parse_resolv_conf(text) == (["10.0.0.1", "10.0.0.2"], "b.test")
     assert net_netlink.render_resolv_conf(text, ["9.9.9.9"]) == (
         "# c\ndomain a.test\nsearch b.test c.test\noptions ndots:2\nnameserver 9.9.9.9\n")
+
+
+def test_the_driver_stays_out_when_sysfs_root_is_not_this_kernels(tmp_path):
+    """rtnetlink answers for the running kernel; with sysfs_root on a tree (a fixture machine) the
+    adapters would not be that machine's, so the driver is absent and says why."""
+    from portald.context import Paths
+
+    tree = tmp_path / "sys" / "class" / "net" / "eth0"
+    tree.mkdir(parents=True)
+    io = net_netlink.NetlinkIO(Paths(tmp_path / "sys", Path("/proc"), Path("/dev")), None, None)
+    assert "not the live sysfs" in io.probe()
+    live = net_netlink.NetlinkIO(Paths(Path("/sys"), Path("/proc"), Path("/dev")), None, None)
+    assert live.probe() == ""

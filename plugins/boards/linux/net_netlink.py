@@ -225,14 +225,23 @@ class NetlinkIO:
         finally:
             ipr.close()
 
-    def probe(self) -> bool:
+    def probe(self) -> str:
+        """"" when rtnetlink answers and ``sysfs_root`` is this kernel's sysfs, else why not. rtnetlink
+        answers for the running kernel whatever the roots say: with sysfs_root on another machine's tree
+        (a fixture, a chroot) its adapters would be this machine's mixed with that tree's sysfs facts, so
+        the driver stays out. The live sysfs lists every link netlink knows under ``class/net``."""
         try:
             with self._ipr() as ipr:
-                ipr.get_links()
+                names = {msg.get_attr("IFLA_IFNAME") for msg in ipr.get_links()}
         except OSError as exc:
-            log.debug("no rtnetlink: %s", exc)
-            return False
-        return True
+            return f"no rtnetlink: {exc}"
+        try:
+            listed = set(os.listdir(self.paths.sysfs("class", "net")))
+        except OSError:
+            listed = set()
+        if not names <= listed:
+            return f"{self.paths.sysfs('class', 'net')} does not list this kernel's links: not the live sysfs"
+        return ""
 
     # reading ---------------------------------------------------------------------------------------
     def _state(self, ipr) -> dict[int, dict]:
@@ -643,9 +652,6 @@ def _quiet(call, *args, **kwargs) -> None:
 
 # the driver: NetlinkIO in the threadpool, commands on the event loop ---------------------------------------
 
-LIVE_SYSFS = "/sys"
-
-
 class NetlinkNetworkingDriver:
     name = "linux.networking"
 
@@ -654,16 +660,10 @@ class NetlinkNetworkingDriver:
         self.runner = ctx.runner
         self.store = PersistentStore.from_settings(settings)
         self.io = ctx.blocking(NetlinkIO(ctx.paths, settings, self.store))
-        self._live_sysfs = os.path.realpath(ctx.paths.sysfs_root) == LIVE_SYSFS
 
     def probe(self) -> bool:
-        # rtnetlink answers for the running kernel whatever the roots say: with sysfs_root on another
-        # machine's tree (a fixture, a chroot) its adapters would be this machine's, mixed with that
-        # tree's sysfs facts, so the driver stays out rather than describe a machine that is not there
-        if not self._live_sysfs:
-            self.absent_reason = "sysfs_root is not the running kernel's /sys: netlink would describe another machine"
-            return False
-        return self.io.probe()
+        self.absent_reason = self.io.probe()
+        return not self.absent_reason
 
     def interfaces(self) -> list[dict]:
         return self.io.interfaces()
