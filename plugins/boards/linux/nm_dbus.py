@@ -20,13 +20,13 @@ import logging
 import time
 from contextlib import contextmanager
 
-import gevent
 from jeepney import DBusAddress, new_method_call
-from jeepney.io.blocking import open_dbus_connection
 from jeepney.low_level import Endianness, parse_signature
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
 from portald.drivers import DriverError, NotFound
+
+from . import dbus_connection
 
 log = logging.getLogger("portald.plugins.networking")
 
@@ -145,21 +145,8 @@ class NmBus:
 @contextmanager
 def session(bus_address: str, call_timeout: float, total_seconds: float):
     """A connection for one operation, its errors turned into NmError/NmGone, closed afterwards."""
-    limit = gevent.Timeout(total_seconds, NmError(f"NetworkManager did not answer within {total_seconds:g} s"))
-    limit.start()
-    conn = None
-    try:
-        try:
-            conn = open_dbus_connection(bus_address, auth_timeout=call_timeout)
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise NmError(f"cannot connect to the bus at {bus_address}: {exc}") from None
+    with dbus_connection.bounded(bus_address, call_timeout, total_seconds, NmError, "NetworkManager") as conn:
         yield NmBus(conn, call_timeout)
-    except (OSError, ValueError) as exc:  # the bus hung up or sent something unreadable
-        raise NmError(f"lost the connection to NetworkManager: {exc}") from None
-    finally:
-        limit.close()
-        if conn is not None:
-            conn.close()
 
 
 def read_each(paths: list[str], read) -> dict[str, dict]:

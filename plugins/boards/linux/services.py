@@ -29,16 +29,16 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import gevent
 from jeepney import DBusAddress, HeaderFields, MatchRule, new_method_call
 from jeepney.bus_messages import message_bus
-from jeepney.io.blocking import open_dbus_connection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
 from pydantic import Field, field_validator
 
 from portald.drivers import DriverError, NotFound
 from portald.settings import Settings as _Settings
+
+from . import dbus_connection
 
 log = logging.getLogger("portald.plugins.services")
 
@@ -207,24 +207,14 @@ class SystemdDriver:
     @contextmanager
     def _bus(self, seconds: float, connect_timeout: float | None = None):
         """A connection for one operation, its errors turned into ServiceError, closed afterwards."""
-        limit = gevent.Timeout(seconds, ServiceError(f"systemd did not answer within {seconds:g} s"))
-        limit.start()
-        conn = None
-        try:
+        timeout = self.call_timeout if connect_timeout is None else connect_timeout
+        with dbus_connection.bounded(self.bus_address, connect_timeout or self.call_timeout, seconds,
+                                     ServiceError, "systemd") as conn:
             try:
-                conn = open_dbus_connection(self.bus_address, auth_timeout=connect_timeout or self.call_timeout)
-            except (OSError, ValueError, RuntimeError) as exc:
-                raise ServiceError(f"cannot connect to the bus at {self.bus_address}: {exc}") from None
-            yield _Bus(conn, self.call_timeout if connect_timeout is None else connect_timeout)
-        except DBusErrorResponse as exc:
-            message = exc.data[0] if exc.data and isinstance(exc.data[0], str) else str(exc.name)
-            raise (NoSuchService if exc.name == NO_SUCH_UNIT else ServiceError)(message) from None
-        except (OSError, ValueError) as exc:  # the bus hung up or sent something unreadable
-            raise ServiceError(f"lost the connection to systemd: {exc}") from None
-        finally:
-            limit.close()
-            if conn is not None:
-                conn.close()
+                yield _Bus(conn, timeout)
+            except DBusErrorResponse as exc:
+                message = exc.data[0] if exc.data and isinstance(exc.data[0], str) else str(exc.name)
+                raise (NoSuchService if exc.name == NO_SUCH_UNIT else ServiceError)(message) from None
 
 
 CAPABILITY = "services"
