@@ -2,24 +2,18 @@
 5 at first start, kept in the sim board's state folder (``brightness.json``) across restarts."""
 from __future__ import annotations
 
-import logging
 
-log = logging.getLogger(__name__)
+from . import saved
+
 
 MIN, MAX, DEFAULT = 0, 9, 5
 FILE = "brightness.json"
 
 
 def _load(state) -> int:
-    try:
-        value = (state.read_json(FILE) or {}).get("value", DEFAULT)
-    except (ValueError, AttributeError, OSError) as exc:
-        log.warning("sim brightness state %s unreadable, starting afresh: %s", state.path(FILE), exc)
-        return DEFAULT
-    if type(value) is not int or not MIN <= value <= MAX:
-        log.warning("sim brightness state %s malformed, starting afresh", state.path(FILE))
-        return DEFAULT
-    return value
+    saved_state = saved.load(state, FILE, "brightness", {"value": DEFAULT}, lambda data: isinstance(data, dict) and (
+        type(data.get("value", DEFAULT)) is int and MIN <= data.get("value", DEFAULT) <= MAX))
+    return saved_state.get("value", DEFAULT)
 
 
 class SimBrightnessDriver:

@@ -10,11 +10,11 @@ nothing; an input's level cannot be set (``OSError``). The clock is injected for
 from __future__ import annotations
 
 import errno
-import logging
 import time
 from typing import Callable
 
-log = logging.getLogger(__name__)
+from . import saved
+
 
 COUNT = 8
 OUTPUT, INPUT = 0, 1
@@ -23,18 +23,9 @@ DEFAULT = {"dir": [OUTPUT] * 4 + [INPUT] * 4, "level": [0] * COUNT}
 
 
 def _load(state) -> dict[str, list[int]]:
-    try:
-        saved = state.read_json(FILE) or DEFAULT
-    except (ValueError, OSError) as exc:
-        log.warning("sim GPIO state %s unreadable, starting afresh: %s", state.path(FILE), exc)
-        return DEFAULT
-    fine = isinstance(saved, dict) and set(saved) == set(DEFAULT) and all(
+    return saved.load(state, FILE, "GPIO", DEFAULT, lambda data: isinstance(data, dict) and set(data) == set(DEFAULT) and all(
         isinstance(values, list) and len(values) == COUNT and all(type(v) is int and v in (0, 1) for v in values)
-        for values in saved.values())
-    if not fine:
-        log.warning("sim GPIO state %s malformed, starting afresh", state.path(FILE))
-        return DEFAULT
-    return saved
+        for values in data.values()))
 
 
 class SimGpioDriver:

@@ -3,9 +3,9 @@
 on, the others off."""
 from __future__ import annotations
 
-import logging
 
-log = logging.getLogger(__name__)
+from . import saved
+
 
 COUNT = 8
 FILE = "led.json"
@@ -13,15 +13,11 @@ FILE = "led.json"
 
 def _load(state) -> list[bool]:
     default = [True] + [False] * (COUNT - 1)
-    try:
-        leds = (state.read_json(FILE) or {}).get("leds", default)
-    except (ValueError, AttributeError, OSError) as exc:
-        log.warning("sim LED state %s unreadable, starting afresh: %s", state.path(FILE), exc)
-        return default
-    if not (isinstance(leds, list) and len(leds) == COUNT and all(isinstance(on, bool) for on in leds)):
-        log.warning("sim LED state %s malformed, starting afresh", state.path(FILE))
-        return default
-    return leds
+    def well_formed(data) -> bool:
+        leds = data.get("leds", default) if isinstance(data, dict) else None
+        return isinstance(leds, list) and len(leds) == COUNT and all(isinstance(on, bool) for on in leds)
+
+    return saved.load(state, FILE, "LED", {"leds": default}, well_formed).get("leds", default)
 
 
 class SimLedDriver:
