@@ -318,6 +318,9 @@ def serve(app, config: Config, on_ready=None, tls_pair: KeyPair | None = None) -
     gevent.signal_handler(signal.SIGTERM, _stop)
     gevent.signal_handler(signal.SIGINT, _stop)
     stopping.wait()
+    from . import websocket
+
+    websocket.close_all()  # open WebSockets get their close frame (1001) instead of a cut after STOP_TIMEOUT
     server.stop(timeout=STOP_TIMEOUT)
     app.extensions["portald"].shutdown()
     log.info("stopped")

@@ -1,0 +1,218 @@
+"""``portald.websocket`` on the real daemon (``portald run --sim --http`` in a subprocess) with a real
+WebSocket client (simple-websocket's): a drop-in plugin serves an echo route through the helper.
+Upgrade with each of the three token ways, 401 before any upgrade without one, subprotocol echo, text
+and binary frames, the message cap, a WebSocket outliving the server's idle timeout, a clean close
+(1001) when the daemon stops."""
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import time
+
+import pytest
+import requests
+from simple_websocket import Client, ConnectionClosed
+from simple_websocket import ConnectionError as HandshakeRefused
+
+from test_server import Daemon
+
+ECHO_PLUGIN = '''
+"""Test drop-in: an echo WebSocket served by portald.websocket."""
+from flask import Blueprint, g
+
+from portald import websocket
+from portald.auth.privileges import streaming
+from portald.hookspecs import hookimpl
+
+
+def _echo(ws):
+    while True:
+        message = ws.receive(timeout=30)
+        if message == "close":
+            ws.close(4000, "bye")
+            return
+        if message == "who":
+            message = g.identity.user
+        ws.send(message)
+
+
+@hookimpl
+def portald_blueprints(ctx):
+    bp = Blueprint("wsecho", __name__)
+
+    @websocket.route(bp, "/test/ws/echo")
+    @streaming
+    def echo():
+        if not websocket.is_upgrade():
+            return {"plain": True}
+        return websocket.serve(_echo, subprotocols=["webtty", "binary"], max_message=1024)
+
+    return [bp]
+'''
+
+
+def _start(tmp_path) -> Daemon:
+    (tmp_path / "plugins.d").mkdir()
+    (tmp_path / "plugins.d" / "wsecho.py").write_text(ECHO_PLUGIN)
+    os.environ["PORTALD_SERVER__IDLE_TIMEOUT_SECONDS"] = "1"
+    try:
+        started = Daemon(tmp_path, http=True)
+    finally:
+        del os.environ["PORTALD_SERVER__IDLE_TIMEOUT_SECONDS"]
+    try:
+        started.token = started.admin_token()
+    except BaseException:
+        started.stop()
+        raise
+    return started
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    started = _start(tmp_path_factory.mktemp("websocket"))
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def own_daemon(tmp_path):
+    started = _start(tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def _url(daemon, query="") -> str:
+    return f"ws://127.0.0.1:{daemon.port}/test/ws/echo{query}"
+
+
+def _connect(daemon, **options) -> Client:
+    return Client.connect(_url(daemon), headers={"Authorization": f"Bearer {daemon.token}"}, **options)
+
+
+def _echoes(ws, message) -> bool:
+    ws.send(message)
+    return ws.receive(timeout=5) == message
+
+
+def _upgrade_headers() -> dict:
+    return {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()}
+
+
+@pytest.mark.parametrize("way", ["header", "cookie", "query"])
+def test_upgrade_with_each_token_way_and_echo(daemon, way):
+    headers, query = {}, ""
+    if way == "header":
+        headers["Authorization"] = f"Bearer {daemon.token}"
+    elif way == "cookie":
+        headers["Cookie"] = f"jwt={daemon.token}"
+    else:
+        query = f"?token={daemon.token}"
+    ws = Client.connect(_url(daemon, query), headers=headers)
+    try:
+        ws.send("hello")
+        assert ws.receive(timeout=5) == "hello"
+        ws.send(b"\x00\x01\xff")
+        assert ws.receive(timeout=5) == b"\x00\x01\xff"  # binary stays binary
+        ws.send("who")
+        assert ws.receive(timeout=5) == "admin"  # the guard's identity is there for the handler
+    finally:
+        ws.close()
+
+
+def test_plain_get_is_json_and_query_token_is_only_for_upgrades(daemon):
+    answer = daemon.get("/test/ws/echo", headers={"Authorization": f"Bearer {daemon.token}"})
+    assert answer.status_code == 200 and answer.json() == {"plain": True}
+    # a plain GET may not carry the token in the URL
+    assert requests.get(f"{daemon.url}/test/ws/echo?token={daemon.token}", timeout=5).status_code == 401
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token"])
+def test_no_or_bad_token_is_a_401_before_any_upgrade(daemon, token):
+    query = f"?token={token}" if token else ""
+    answer = requests.get(f"{daemon.url}/test/ws/echo{query}", headers=_upgrade_headers(), timeout=5)
+    assert answer.status_code == 401
+    assert answer.json()["Code"] == 401 and "Sec-WebSocket-Accept" not in answer.headers
+    with pytest.raises(HandshakeRefused) as refused:
+        Client.connect(_url(daemon, query))
+    assert refused.value.status_code == 401
+
+
+@pytest.mark.parametrize("offered,chosen", [(["binary"], "binary"), (["chat", "webtty"], "webtty"),
+                                            (["chat"], None), ([], None)])
+def test_subprotocol_echo(daemon, offered, chosen):
+    ws = _connect(daemon, subprotocols=offered)
+    try:
+        assert ws.subprotocol == chosen
+        assert _echoes(ws, "x")
+    finally:
+        ws.close()
+
+
+def test_a_message_over_the_cap_closes_with_1009(daemon):
+    ws = _connect(daemon)
+    assert _echoes(ws, "y" * 1000)
+    ws.send("z" * 5000)
+    with pytest.raises(ConnectionClosed):
+        while True:
+            ws.receive(timeout=5)
+    assert ws.close_reason == 1009
+
+
+def test_the_handler_closes_with_its_code_and_the_connection_ends(daemon):
+    ws = _connect(daemon)
+    ws.send("close")
+    with pytest.raises(ConnectionClosed):
+        ws.receive(timeout=5)
+    assert ws.close_reason == 4000 and ws.close_message == "bye"
+    # the daemon still serves
+    assert daemon.get("/platform/api/ping").text == "pong"
+
+
+def test_a_quiet_websocket_outlives_the_servers_idle_timeout(daemon):
+    ws = _connect(daemon)
+    try:
+        time.sleep(2.5)  # the idle timeout of HTTP connections is 1 s here
+        assert _echoes(ws, "still there")
+    finally:
+        ws.close()
+
+
+def test_the_server_side_of_a_closed_websocket_is_gone(daemon):
+    """After a client's close the daemon drops the TCP connection (no keep-alive after a WebSocket)."""
+    ws = _connect(daemon)
+    assert _echoes(ws, "x")
+    local = ws.sock.getsockname()
+    ws.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _connected_from(daemon.port, local):
+        time.sleep(0.1)
+    assert not _connected_from(daemon.port, local)
+
+
+def _connected_from(port: int, local: tuple) -> bool:
+    """True while the daemon's side of the connection from ``local`` is established."""
+    with open("/proc/net/tcp") as table:
+        rows = table.read().splitlines()[1:]
+    wanted = "%s:%04X" % (socket.inet_aton(local[0])[::-1].hex().upper(), local[1])
+    for row in rows:
+        fields = row.split()
+        if fields[2] == wanted and fields[1].endswith(":%04X" % port) and fields[3] == "01":
+            return True
+    return False
+
+
+def test_daemon_stop_closes_open_websockets_with_1001(own_daemon):
+    daemon = own_daemon
+    ws = _connect(daemon)
+    assert _echoes(ws, "x")
+    took = daemon.stop()
+    with pytest.raises(ConnectionClosed):
+        ws.receive(timeout=5)
+    assert ws.close_reason == 1001
+    assert took < 3 and daemon.proc.returncode == 0
