@@ -13,6 +13,12 @@ its request, so any readability (EOF, TLS close_notify) means it has gone. Betwe
 line is sent every ``heartbeat`` seconds (15 by default) to keep proxies from closing the stream.
 Concurrent streams are capped (``server.max_streams``, and ``server.max_streams_per_user`` for one
 account): beyond it, 503. A stream ends when its token expires or is revoked (logout, password change).
+
+Some events happen instead of being sampled (an SNMP trap): such a source is a ``PushSource``. It has no
+pump greenlet and no ``snapshot()``; its owner calls ``publish(data)`` and the bus serialises the event once
+and offers it to every subscriber listening at that moment — each gets it exactly once (two equal events
+are two events: nothing is compared with the last one), a later subscriber never sees it (no replay), and a
+subscriber whose queue is full loses its oldest events as with polled sources.
 """
 from __future__ import annotations
 
@@ -52,6 +58,22 @@ class SnapshotSource:
         self.snapshot = fetch
         if interval is not None:
             self.interval = interval
+
+
+class PushSource:
+    """An event source whose events are pushed by its owner (``publish``), not polled: see the module
+    docstring. Call ``publish`` from a greenlet of the daemon's hub, never from another OS thread."""
+
+    push = True
+
+    def __init__(self) -> None:
+        self._deliver: Callable[[Any], int] | None = None
+
+    def publish(self, data: Any) -> int:
+        """Hand one event to the bus; returns how many subscribers it was offered to (0 before the bus
+        exists or while nobody listens: the event is then gone, as a trap nobody watches)."""
+        deliver = self._deliver
+        return deliver(data) if deliver is not None else 0
 
 
 def wants_stream() -> bool:
@@ -134,6 +156,26 @@ class _Pump:
             gevent.sleep(self.interval)
 
 
+class _PushPump(_Pump):
+    """The bus side of a ``PushSource``: no greenlet, each published event goes out at once."""
+
+    def __init__(self, name: str, source: PushSource):
+        super().__init__(name, source, 0.0)
+        source._deliver = self.deliver
+
+    def deliver(self, data: Any) -> int:
+        self.payload = json.dumps(data, separators=(",", ":")).encode()
+        frames: dict[str, bytes] = {}
+        subscribers = list(self.subscribers)
+        for sub in subscribers:
+            event = sub.renames.get(self.name, self.name)
+            if event not in frames:
+                frames[event] = self.frame(sub)
+            sub.offer(frames[event])
+        self.payload = None  # nothing to replay to a later subscriber
+        return len(subscribers)
+
+
 class _Stream:
     """The body of one SSE response. Cleanup lives in ``close()``, which the WSGI server always calls —
     a generator's ``finally`` would not run for a response whose body was never started."""
@@ -186,7 +228,8 @@ class EventBus:
     def __init__(self, sources: dict[str, Any], max_streams: int, heartbeat: float = 15.0,
                  default_interval: float = 2.0, max_streams_per_user: int | None = None,
                  declared: set[str] | None = None):
-        self.pumps = {name: _Pump(name, source, default_interval) for name, source in sources.items()}
+        self.pumps = {name: _PushPump(name, source) if getattr(source, "push", False)
+                      else _Pump(name, source, default_interval) for name, source in sources.items()}
         # every event a loaded plugin owns, with or without data on this machine
         self.declared = frozenset(declared if declared is not None else self.pumps)
         self.max_streams, self.heartbeat = max_streams, heartbeat
@@ -205,6 +248,8 @@ class EventBus:
             if pump is None:
                 continue
             pump.subscribers.add(sub)
+            if isinstance(pump, _PushPump):
+                continue
             if pump.payload is not None and pump.greenlet is not None and not pump.greenlet.dead:
                 sub.offer(pump.frame(sub))
             if pump.greenlet is None or pump.greenlet.dead:
