@@ -201,10 +201,12 @@ def test_a_flood_beyond_the_rate_is_dropped_unread(receiver):
 
 
 def test_off_by_default_yet_the_event_is_declared(client, admin_headers, app):
-    assert client.get("/platform/api/snmptrap/stats", headers=admin_headers).status_code == 404
+    stats = client.get("/platform/api/snmptrap/stats", headers=admin_headers)
+    assert stats.status_code == 404 and "off" in stats.get_json()["message"]
     plugins = client.get("/platform/api/plugins", headers=admin_headers).get_json()["plugins"]
     record, = [p for p in plugins if p["name"] == "snmptrap"]
-    assert record["state"] == "absent" and "enabled = false" in record["reason"]
+    assert record["state"] == "active"
+    assert "snmptrap" not in app.extensions["portald"].host.events.pumps  # no source while off
     response = client.get("/platform/api/events?events=snmptrap", headers={**admin_headers, **SSE}, buffered=False)
     assert response.status_code == 200
     response.close()

@@ -9,7 +9,8 @@ strings, ``["public"]``) and ``max_traps_per_second`` (100; beyond it datagrams 
 A trap is an event that happens, not a state that is sampled: the source is a ``PushSource``, so every
 trap reaches every stream open at that moment exactly once, and none is replayed to a later stream.
 A port that cannot be bound fails the plugin with the reason (``/platform/api/plugins``); the daemon
-goes on.
+goes on. While the receiver is off the plugin is active all the same (its event is declared, a stream
+may ask for it) and the stats endpoint answers 404 saying it is off.
 """
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ def _running(ctx) -> dict:
 
 def _start(ctx) -> None:
     settings = CAPABILITY.settings(ctx)
-    if not settings.enabled:
-        ctx.set_absent("the SNMP trap receiver is off ([plugins.snmptrap] enabled = false)")
+    if not settings.enabled:  # the plugin stays active: its event is declared, only never sent
+        ctx.log.debug("the SNMP trap receiver is off ([plugins.snmptrap] enabled = false)")
         return
     found = Receiver(settings.address, settings.port, settings.communities, settings.max_traps_per_second,
                      source(ctx).publish)

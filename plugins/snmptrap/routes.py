@@ -17,7 +17,8 @@ def blueprint(get_receiver: Callable) -> Blueprint:
     def stats():
         found = get_receiver()
         if found is None:
-            raise NotSupported()
+            raise NotSupported("the SNMP trap receiver is not running: off ([plugins.snmptrap] enabled) or "
+                               "its port could not be bound (/platform/api/plugins)")
         return jsonify({"address": found.address, "port": found.port, "counters": dict(found.counters)})
 
     return bp
