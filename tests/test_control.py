@@ -150,19 +150,22 @@ def test_bl_power_fallback_in_the_panel_pc_tree(make_app, tmp_path, xvfb):  # no
 # itself is exercised against this stand-in for xset, which prints what xset prints for a server with
 # DPMS and keeps the monitor's state in a file; ``stuck`` makes a monitor that ignores "force".
 FAKE_XSET = '''STATE="{state}"
-[ -f "$STATE" ] || echo On > "$STATE"
+[ -f "$STATE" ] || echo {initial} > "$STATE"
 case "$1" in
-  q) printf 'DPMS (Energy Star):\\n  Standby: 600    Suspend: 600    Off: 600\\n  DPMS is Enabled\\n  Monitor is %s\\n' "$(cat "$STATE")" ;;
+  q) printf 'DPMS (Energy Star):\\n  Standby: 600    Suspend: 600    Off: 600\\n'
+     if [ "$(cat "$STATE")" = Disabled ]; then echo '  DPMS is Disabled'
+     else printf '  DPMS is Enabled\\n  Monitor is %s\\n' "$(cat "$STATE")"; fi ;;
   dpms) [ "{stuck}" = yes ] || {{ [ "$3" = off ] && echo Off > "$STATE" || echo On > "$STATE"; }} ;;
 esac
 echo "$DISPLAY $*" >> "{calls}"
 '''
 
 
-@pytest.mark.parametrize("stuck", [False, True])
-def test_dpms_switch_is_read_back(make_app, tmp_path, stuck):
+@pytest.mark.parametrize("initial,stuck", [("On", False), ("Disabled", False), ("On", True)])
+def test_dpms_switch_is_read_back(make_app, tmp_path, initial, stuck):
     state, calls = tmp_path / "monitor", tmp_path / "calls"
-    xset = _script(tmp_path, "xset", FAKE_XSET.format(state=state, calls=calls, stuck="yes" if stuck else "no"))
+    xset = _script(tmp_path, "xset", FAKE_XSET.format(state=state, calls=calls, initial=initial,
+                                                      stuck="yes" if stuck else "no"))
     client, headers = _linux_app(make_app, tmp_path, {"display": ":42", "xset_command": str(xset)})
     assert client.get("/platform/api/control/display", headers=headers).status_code == 204
     response = client.put("/platform/api/control/display", json={"status": "off"}, headers=headers)

@@ -10,9 +10,10 @@ The display, tried in this order on every call (X often starts after the daemon)
 
 1. DPMS on the configured X display, through ``xset``. ``xset dpms force off`` exits 0 even when the
    server has no DPMS extension, so support is read from ``xset q``: a server without the extension says
-   "Server does not have the DPMS Extension" there, one with it prints "Monitor is On/Off" — after a
-   switch the driver reads that line back and fails when the monitor did not follow. ``force on``
-   also enables DPMS's timeouts (``+dpms``), as xset documents.
+   "Server does not have the DPMS Extension" there (or "Display is not capable of DPMS"), one with it
+   "DPMS is Enabled" and "Monitor is On/Off/in Standby/in Suspend", or "DPMS is Disabled". After a
+   switch the driver reads the monitor's line back and fails when the monitor did not follow.
+   ``force`` also enables DPMS (``+dpms``) when it was disabled, as xset documents.
 2. ``<sysfs>/class/backlight/*/bl_power`` (every backlight, or the one named by ``backlight``): the
    fbdev blanking levels, 0 (FB_BLANK_UNBLANK) on and 4 (FB_BLANK_POWERDOWN) off. Written in the
    threadpool (``ctx.blocking``): a backlight behind I2C or an EC can stall.
@@ -102,13 +103,12 @@ class LinuxControl:
 
     # -- display power -------------------------------------------------------------------------------
     def display_supported(self) -> bool:
-        return self._dpms_state() is not None or bool(self.backlights.files())
+        return self._dpms() is not None or bool(self.backlights.files())
 
     def set_display(self, on: bool) -> None:
-        if self._dpms_state() is not None:
+        if self._dpms() is not None:
             self._xset("dpms", "force", "on" if on else "off")
-            now = self._dpms_state()
-            if now != on:
+            if self._dpms() != ("On" if on else "Off"):
                 raise DriverError(f"the X server's DPMS did not turn the monitor {'on' if on else 'off'}")
             return
         files = self.backlights.files()
@@ -119,8 +119,10 @@ class LinuxControl:
         if any(value != level for value in self.backlights.read(files)):
             raise DriverError("the backlight did not take the new bl_power")
 
-    def _dpms_state(self) -> bool | None:
-        """True/False: the X monitor's DPMS state; None: no X display, or no DPMS on it."""
+    def _dpms(self) -> str | None:
+        """The X monitor's DPMS state as ``xset q`` says it — "On", "Off", "Standby", "Suspend", or
+        "Disabled" (DPMS switched off: ``force`` enables it) — or None: no X display, no DPMS extension,
+        or a display not capable of DPMS. xset prints "Monitor is ..." only while DPMS is enabled."""
         if not self.settings.display:
             return None
         try:
@@ -130,11 +132,14 @@ class LinuxControl:
             return None
         if NO_DPMS in result:
             return None
+        state = None
         for line in result.splitlines():
             words = line.split()
-            if words[:2] == ["Monitor", "is"] and len(words) >= 3:
-                return words[2] == "On"
-        return None
+            if words[:3] == ["DPMS", "is", "Disabled"]:
+                state = "Disabled"
+            elif words[:2] == ["Monitor", "is"] and len(words) >= 3:
+                return words[-1]  # "Monitor is On", "Monitor is in Standby"
+        return state
 
     def _xset(self, *args: str) -> str:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DISPLAY": self.settings.display}
