@@ -4,6 +4,7 @@ and dropped while the receiver goes on."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import socket
@@ -226,3 +227,13 @@ def test_the_receiver_stops_with_the_daemon(receiver):
     app.extensions["portald"].shutdown()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as again:
         again.bind(("127.0.0.1", port))  # the port is free again
+
+
+def test_drops_are_logged_at_most_once_a_minute(receiver, caplog):
+    client, headers, port, _ = receiver()
+    with caplog.at_level(logging.WARNING, logger="portald.plugins.snmptrap"):
+        for _ in range(3):
+            _send(port, b"not snmp")
+        _wait_for(lambda: _stats(client, headers)["malformed"] == 3)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["SNMP trap datagrams dropped since the last report: malformed 1"]
