@@ -119,7 +119,10 @@ class Mosquitto:
         self.port = free_port()
         self.tls_port = free_port() if pki else None
         self.ws_port = free_port() if websockets else None
-        lines = ["per_listener_settings false", "allow_anonymous true", "persistence false", "user root",
+        # persistence: a subscriber's session and its queued QoS 1 messages survive a broker restart
+        # (SIGTERM; after a kill -9 mosquitto loses what it had not saved, its own loss, not EdgeHub's)
+        lines = ["per_listener_settings false", "allow_anonymous true", "persistence true",
+                 f"persistence_location {folder}/", "user root",
                  "log_dest stderr", "log_type error", "log_type warning", "log_type notice",
                  "max_queued_messages 1000000", "max_inflight_messages 0",
                  f"listener {self.port} 127.0.0.1"]

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import bearer, admin_token
+from conftest import ADMIN_PASSWORD, admin_token, bearer, login
 from edgehub_support import Dccs, Mosquitto, Pki, Subscriber, wait_for
 
 API = "/edgehub/api"
@@ -47,10 +47,11 @@ def subscriber():
 @pytest.fixture
 def edgehub(make_app):
     """An app with fast reconnects; ``(app, client, headers)``."""
-    def build(**settings):
+    def build(restarted=False, **settings):
         app = make_app(plugins={"edgehub": {**FAST, **settings}})
         client = app.test_client()
-        return app, client, bearer(admin_token(client))
+        token = login(client, "admin", ADMIN_PASSWORD).get_json()["token"] if restarted else admin_token(client)
+        return app, client, bearer(token)
     return build
 
 
@@ -89,3 +90,160 @@ def test_connect_publish_tags_and_disconnect(edgehub, broker, subscriber):
     assert client.post(f"{API}/connection", headers=headers, json={"op": "disconnect"}).status_code == 200
     wait_for(lambda: _status(client, headers)["status"] == "disconnected")
     assert _status(client, headers)["enabled"] is False
+
+
+def _tags(sub, topic="Advantech/dev-1/data") -> list[int]:
+    """The tag numbers received, each once, in the order first seen (QoS 1 is at least once: the
+    broker may hand the subscriber a message again after its own restart)."""
+    return list(dict.fromkeys(json.loads(p)["d"]["n"] for p in sub.on(topic)))
+
+
+def _post(client, headers, numbers):
+    for n in numbers:
+        assert client.post(f"{API}/data", headers=headers, json={"n": n}).status_code == 201
+
+
+def test_data_posted_while_the_broker_is_down_arrives_in_order_after_it_returns(edgehub, broker, subscriber):
+    mosquitto = broker()
+    sub = subscriber(mosquitto.port, "Advantech/dev-1/data")
+    _app, client, headers = edgehub()
+    _connect(client, headers, mqttHost="127.0.0.1", mqttPort=mosquitto.port, uuid="dev-1")
+    wait_for(_connected(client, headers))
+    _post(client, headers, range(0, 10))
+    wait_for(lambda: len(_tags(sub)) == 10)
+    mosquitto.stop()
+    wait_for(lambda: _status(client, headers)["status"] == "disconnected")
+    _post(client, headers, range(10, 60))
+    assert _status(client, headers)["outbox"]["depth"] == 50
+    mosquitto.start()
+    wait_for(lambda: len(_tags(sub)) >= 60, timeout=15)
+    assert _tags(sub) == list(range(60))
+    wait_for(lambda: _status(client, headers)["outbox"]["depth"] == 0)
+
+
+def test_a_restart_in_the_middle_keeps_the_link_enabled_and_the_queued_data(edgehub, broker, subscriber):
+    mosquitto = broker()
+    sub = subscriber(mosquitto.port, "Advantech/dev-1/data")
+    first, client, headers = edgehub()
+    _connect(client, headers, mqttHost="127.0.0.1", mqttPort=mosquitto.port, uuid="dev-1")
+    wait_for(_connected(client, headers))
+    mosquitto.stop()
+    wait_for(lambda: _status(client, headers)["status"] == "disconnected")
+    _post(client, headers, range(30))
+    first.extensions["portald"].shutdown()
+    mosquitto.start()
+    _second, client, headers = edgehub(restarted=True)  # same state dir: nobody asks it to connect
+    wait_for(_connected(client, headers))
+    assert _status(client, headers)["enabled"] is True
+    _post(client, headers, range(30, 40))
+    wait_for(lambda: len(_tags(sub)) >= 40, timeout=15)
+    assert _tags(sub) == list(range(40))
+
+
+def test_websockets(edgehub, broker, subscriber):
+    mosquitto = broker(websockets=True)
+    sub = subscriber(mosquitto.port, "Advantech/dev-ws/data")
+    _app, client, headers = edgehub()
+    _connect(client, headers, mqttHost="127.0.0.1", mqttPort=mosquitto.ws_port, overWebSocket=True, uuid="dev-ws")
+    wait_for(_connected(client, headers))
+    _post(client, headers, range(3))
+    wait_for(lambda: _tags(sub, "Advantech/dev-ws/data") == [0, 1, 2])
+
+
+def test_tls_with_a_client_certificate_and_a_revoked_one(edgehub, broker, subscriber, tmp_path):
+    pki = Pki(tmp_path / "pki")
+    good_cert, good_key = pki.issue("device-good")
+    bad_cert, bad_key = pki.issue("device-revoked")
+    pki.revoke(bad_cert)
+    mosquitto = broker(pki=pki)
+    sub = subscriber(mosquitto.port, "Advantech/dev-tls/data")
+    _app, client, headers = edgehub()
+    tls = {"mqttHost": "127.0.0.1", "mqttPort": mosquitto.tls_port, "enableTLS": True, "uuid": "dev-tls",
+           "caCerts": [base64.b64encode(pki.ca_pem.encode()).decode()]}
+    _connect(client, headers, **tls, mqttCert=good_cert, mqttKey=good_key)
+    wait_for(_connected(client, headers))
+    _post(client, headers, [1])
+    wait_for(lambda: _tags(sub, "Advantech/dev-tls/data") == [1])
+    assert _status(client, headers)["certRevoked"] is False
+    # the revoked certificate: the broker refuses it, the status says why
+    _connect(client, headers, **tls, mqttCert=bad_cert, mqttKey=bad_key)
+    wait_for(lambda: _status(client, headers)["certRevoked"])
+    status = _status(client, headers)
+    assert status["status"] == "disconnected" and "revoked" in status["lastError"]
+    # no CA given: the test CA's server certificate does not verify, unless skipCertVerify
+    untrusted = {**tls, "caCerts": [], "mqttCert": good_cert, "mqttKey": good_key}
+    _connect(client, headers, **untrusted)
+    wait_for(lambda: "certificate verify failed" in _status(client, headers)["lastError"])
+    _connect(client, headers, **untrusted, skipCertVerify=True)
+    wait_for(_connected(client, headers))
+    assert _status(client, headers)["certRevoked"] is False
+
+
+def test_deviceon_credentials_from_the_dccs_fetched_again_after_failures(edgehub, broker, subscriber):
+    first, second = broker(), broker()
+    sub = subscriber(second.port, "Advantech/dev-d/data")
+    dccs = Dccs()
+    try:
+        dccs.credentials = {"serviceHost": "127.0.0.1", "credential": {"protocols": {
+            "mqtt": {"port": first.port, "username": "u1", "password": "p1"}}}}
+        _app, client, headers = edgehub(dccs_refetch_after_failures=2)
+        _connect(client, headers, uuid="dev-d", deviceon={"dccsUrl": dccs.url, "iotKey": "key/1"})
+        wait_for(_connected(client, headers))
+        assert dccs.requests == ["/v1/serviceCredentials/key%2F1"]
+        # the cloud moves the device to another broker; the first one goes away
+        dccs.credentials["credential"]["protocols"]["mqtt"]["port"] = second.port
+        first.kill()
+        wait_for(lambda: len(dccs.requests) >= 2, timeout=15)
+        wait_for(_connected(client, headers), timeout=15)
+        _post(client, headers, [7])
+        wait_for(lambda: _tags(sub, "Advantech/dev-d/data") == [7])
+    finally:
+        dccs.close()
+
+
+def test_azure_connection_string_logs_in_with_a_sas_token_renewed_before_expiry(edgehub, broker, subscriber, tmp_path):
+    pki = Pki(tmp_path / "pki")
+    cert, key = pki.issue("azure-device")
+    mosquitto = broker(pki=pki)
+    sub = subscriber(mosquitto.port, "devices/dev42/messages/events/#")
+    app, client, headers = edgehub(sas_ttl_seconds=10, sas_renew_fraction=0.1)
+    secret = base64.b64encode(b"device-key").decode()
+    _connect(client, headers, connectionString=f"HostName=127.0.0.1;DeviceId=dev42;SharedAccessKey={secret}",
+             mqttPort=mosquitto.tls_port, caCerts=[pki.ca_pem], mqttCert=cert, mqttKey=key)
+    wait_for(_connected(client, headers))
+    _post(client, headers, [5])
+    wait_for(lambda: _tags(sub, "devices/dev42/messages/events/kind=data") == [5])
+    link = app.extensions["portald"].host.memos["edgehub"]["service"].link
+    wait_for(lambda: link.connects >= 2, timeout=10)  # renewed by a clean reconnect, not a failure
+    assert _status(client, headers)["stormDetected"] is False
+
+
+def test_sas_token_is_signed_with_the_device_key():
+    import hashlib
+    import hmac
+    import urllib.parse
+
+    from portald_plugins.edgehub.link import sas_token
+
+    token = sas_token("hub.azure-devices.net", "dev 1", base64.b64encode(b"k").decode(), 1700000000)
+    assert token.startswith("SharedAccessSignature ")
+    fields = dict(part.split("=", 1) for part in token.split(" ", 1)[1].split("&"))
+    assert fields["sr"] == "hub.azure-devices.net%2Fdevices%2Fdev%201" and fields["se"] == "1700000000"
+    expected = hmac.new(b"k", f"{fields['sr']}\n1700000000".encode(), hashlib.sha256).digest()
+    assert base64.b64decode(urllib.parse.unquote(fields["sig"])) == expected
+
+
+def test_a_flapping_link_is_a_connection_storm(edgehub, broker):
+    import paho.mqtt.client as mqtt
+
+    mosquitto = broker()
+    _app, client, headers = edgehub(storm_threshold=3, storm_window_seconds=60, storm_backoff_seconds=0.5)
+    _connect(client, headers, mqttHost="127.0.0.1", mqttPort=mosquitto.port, uuid="dev-storm")
+    for _ in range(5):  # another client with the same id takes the session over: the link drops
+        wait_for(_connected(client, headers))
+        thief = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="dev-storm")
+        thief.connect("127.0.0.1", mosquitto.port)
+        thief.loop(0.2)
+        thief.disconnect()
+        wait_for(lambda: _status(client, headers)["status"] == "disconnected" or _status(client, headers)["stormDetected"])
+    wait_for(lambda: _status(client, headers)["stormDetected"])

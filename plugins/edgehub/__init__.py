@@ -37,7 +37,7 @@ class Settings(_Settings):
     storm_window_seconds: float = Field(600.0, gt=0, le=86400)
     storm_backoff_seconds: float = Field(900.0, gt=0, le=86400)
     dccs_refetch_after_failures: int = Field(3, ge=1, le=1000)
-    sas_ttl_seconds: int = Field(3600, ge=60, le=31_536_000)
+    sas_ttl_seconds: int = Field(3600, ge=10, le=31_536_000)
     sas_renew_fraction: float = Field(0.8, gt=0, lt=1)
     profile_poll_seconds: float = Field(30.0, gt=0, le=86400)
     inflight_window: int = Field(500, ge=1, le=65535)
