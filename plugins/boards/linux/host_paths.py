@@ -26,3 +26,9 @@ IFUPDOWN_DIR = "/etc/network/interfaces.d"
 IFUPDOWN_INTERFACES_FILE = "/etc/network/interfaces"
 NETWORKD_DIR = "/etc/systemd/network"
 RESOLV_CONF = "/etc/resolv.conf"
+
+# Debian's Mosquitto broker, and the folder the EdgeBus broker (run as the mosquitto account) keeps its
+# config, password hashes and persistence in (outside the 0700 state dir, which that account cannot
+# reach). [plugins.linux.edgebus] executable, broker_dir
+MOSQUITTO = "/usr/sbin/mosquitto"
+EDGEBUS_DIR = "/var/lib/portald-edgebus"

@@ -1,0 +1,54 @@
+"""``/edgehub/api/edgebus/*``: the EdgeBus (embedded broker) status and its on/off switch.
+
+Errors use the EdgeHub part's shape, ``{"message": ...}``: 404 without Mosquitto (the spec's "no
+EdgeBus service support"), 400 for a body that is not ``{"enabled": <boolean>}``, 422 when the switch
+was saved but the broker did not come up. Reading is for any user; the switch is for administrators
+(the default for a write).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Blueprint, jsonify
+
+from portald.app_context import identity
+from portald.drivers import DriverError
+from portald.errors import ApiError, AreaError, NotSupported
+from portald.validation import Body, parse_body
+
+
+class ConfigBody(Body):
+    enabled: bool
+
+
+def _unsupported():
+    raise NotSupported("no EdgeBus service support: Mosquitto is not installed")
+
+
+def blueprint(get_bus: Callable[[], object | None], log) -> Blueprint:
+    bp = Blueprint("edgebus", __name__, url_prefix="/edgehub/api/edgebus")
+
+    def bus():
+        return get_bus() or _unsupported()
+
+    @bp.get("/status")
+    def status():
+        return jsonify(bus().status())
+
+    @bp.put("/config")
+    def config():
+        found = bus()
+        try:
+            enabled = parse_body(ConfigBody).enabled
+        except AreaError as exc:
+            raise ApiError(exc.message, 400) from None
+        try:
+            found.set_enabled(enabled)
+        except (DriverError, OSError) as exc:
+            log.warning("%s turned the EdgeBus %s, which failed: %s", identity().user, "on" if enabled else "off",
+                        getattr(exc, "strerror", None) or exc)
+            raise ApiError(str(getattr(exc, "strerror", None) or exc), 422) from None
+        log.info("%s turned the EdgeBus %s", identity().user, "on" if enabled else "off")
+        return jsonify({"enabled": enabled})
+
+    return bp
