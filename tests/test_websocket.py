@@ -104,15 +104,19 @@ def _upgrade_headers() -> dict:
             "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()}
 
 
+def credentials(token: str, way: str) -> tuple[dict, str]:
+    """The headers and the query string that carry ``token`` the ``way`` asked: in the Authorization
+    ``header``, the jwt ``cookie`` or the ``query``."""
+    if way == "header":
+        return {"Authorization": f"Bearer {token}"}, ""
+    if way == "cookie":
+        return {"Cookie": f"jwt={token}"}, ""
+    return {}, f"?token={token}"
+
+
 @pytest.mark.parametrize("way", ["header", "cookie", "query"])
 def test_upgrade_with_each_token_way_and_echo(daemon, way):
-    headers, query = {}, ""
-    if way == "header":
-        headers["Authorization"] = f"Bearer {daemon.token}"
-    elif way == "cookie":
-        headers["Cookie"] = f"jwt={daemon.token}"
-    else:
-        query = f"?token={daemon.token}"
+    headers, query = credentials(daemon.token, way)
     ws = Client.connect(_url(daemon, query), headers=headers)
     try:
         ws.send("hello")
