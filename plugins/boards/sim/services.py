@@ -12,6 +12,7 @@ UNITS = {  # unit -> (description, enabled, running at first boot)
     "ssh.service": ("OpenBSD Secure Shell server", True, True),
     "cron.service": ("Regular background program processing daemon", True, True),
     "mosquitto.service": ("Mosquitto MQTT Broker", True, False),
+    "apphub.service": ("AppHub-Edge Service", True, True),  # the apphub plugin's default unit
     "bluetooth.service": ("Bluetooth service", False, False),
     "broken.service": ("A service whose start always fails", True, False),
 }
