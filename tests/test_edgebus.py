@@ -349,6 +349,44 @@ def test_linux_driver_runs_the_broker_as_the_mosquitto_account(make_bus_app, kil
         shutil.rmtree(outer, ignore_errors=True)
 
 
+# --- the real daemon (gevent-patched: paho's loop is a greenlet there) -----------------------------
+
+def test_the_real_daemon_reclaims_the_broker_a_killed_run_left_and_keeps_it_on(tmp_path, monkeypatch, port,
+                                                                              kill_leftovers):
+    from test_server import ADMIN_NEW, Daemon
+
+    monkeypatch.setenv("PORTALD_PLUGINS__EDGEBUS__PORT", str(port))
+    monkeypatch.setenv("PORTALD_PLUGINS__EDGEBUS__SYS_INTERVAL_SECONDS", "1")
+
+    def connected(daemon, headers):
+        status = daemon.get(STATUS, headers=headers).json()
+        return status if status["clientStatus"] == "connected" and status["mqttBrokerStatus"]["clients_connected"] else None
+
+    first = Daemon(tmp_path, http=True)
+    try:
+        headers = {"Authorization": f"Bearer {first.admin_token()}"}
+        assert first.put(CONFIG, json={"enabled": True}, headers=headers).json() == {"enabled": True}
+        _wait(lambda: connected(first, headers), what="the broker under the real daemon")
+        [orphan] = _brokers(str(tmp_path))
+        first.proc.kill()  # SIGKILL: no shutdown hook runs; the broker (its own session) lives on
+        first.proc.wait()
+        assert orphan.is_running()
+    finally:
+        first.stop()
+    second = Daemon(tmp_path, http=True)
+    try:
+        token = second.post("/auth/login?m=2", json={"username": "admin", "password": ADMIN_NEW}).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        status = _wait(lambda: connected(second, headers), what="the broker after the restart")
+        assert status["enabled"] is True
+        [broker] = _brokers(str(tmp_path))
+        assert broker.pid != orphan.pid and not orphan.is_running()
+        assert second.stop() < 5 and second.proc.returncode == 0
+        assert not broker.is_running()
+    finally:
+        second.stop()
+
+
 # --- the figures, without a broker ----------------------------------------------------------------
 
 def test_sys_values_map_to_the_spec_fields_with_fallbacks():
