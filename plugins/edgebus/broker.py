@@ -6,8 +6,8 @@ daemon's own client, and local applications run by root, log in with), one Mosqu
 daemon's ``$SYS`` client (``monitor.SysMonitor``).
 
 The process is started with ``gevent.subprocess`` on the event loop (never from a threadpool thread),
-in its own session, with its stderr forwarded line by line to the daemon's log (the last lines are kept
-for the error a failed start answers with). One greenlet waits for it; when it dies while wanted, it is
+in its own session, with its stderr forwarded line by line to the daemon's log (``_forward``; the last
+lines are kept for the error a failed start answers with). One greenlet waits for it; when it dies while wanted, it is
 started again after a backoff of 0.5 s doubling up to ``restart_backoff_max_seconds``, reset once a
 broker has run ``stable_seconds``. Its pid is kept in ``broker.pid`` of the broker folder: a broker left
 behind by a daemon killed with SIGKILL (same executable, same config path) is stopped before a new one
@@ -111,6 +111,8 @@ class EdgeBus:
         words otherwise."""
         deadline = time.monotonic() + self.settings.start_timeout_seconds
         while time.monotonic() < deadline:
+            if not self._wanted:
+                raise DriverError("the EdgeBus was turned off meanwhile")
             if self.monitor is not None and self.monitor.connected:
                 return
             gevent.sleep(0.05)
@@ -170,11 +172,15 @@ class EdgeBus:
                 self.log.error("cannot restart the EdgeBus broker: %s", exc)
 
     def _forward(self, proc: subprocess.Popen) -> None:
+        """The broker's log into the daemon's: its errors and warnings as warnings, the rest (start-up
+        notices, every client's connect and disconnect) at debug level, so a busy broker does not
+        flood the daemon's log."""
         for line in proc.stderr:
             line = line.rstrip()
             if line:
                 self.stderr_tail.append(line)
-                self.log.info("mosquitto[%d]: %s", proc.pid, line)
+                level = logging.WARNING if line.startswith(("Error", "Warning")) else logging.DEBUG
+                self.log.log(level, "mosquitto[%d]: %s", proc.pid, line)
         proc.stderr.close()
 
     def _terminate(self, proc: subprocess.Popen) -> None:

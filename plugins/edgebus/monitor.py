@@ -4,7 +4,7 @@ keeping the latest value of every topic, and the spec's ``mqttBrokerStatus`` bui
 paho-mqtt's network loop runs in its own thread (``loop_start``); in the daemon gevent has patched
 ``threading``, ``socket`` and ``select``, so that "thread" is a greenlet and waits cooperatively. It
 reconnects by itself (0.25 s doubling to 4 s) after the broker restarts, and forgets the previous
-broker's figures on every new connection (Mosquitto publishes ``$SYS`` retained, so a new subscription
+broker's figures when the connection drops (Mosquitto publishes ``$SYS`` retained, so a new subscription
 gets the current values at once and again every ``sys_interval`` seconds).
 
 Where the spec's fields (they are those of another broker) come from:
@@ -149,6 +149,7 @@ class SysMonitor:
         if self.connected:
             self.log.info("the daemon's EdgeBus client lost the broker (%s); reconnecting", reason)
         self.connected = False
+        self._values = {}  # a dead broker's figures are not shown as current
 
     def _on_message(self, client, userdata, message):
         if message.topic.startswith(SYS):
