@@ -51,6 +51,8 @@ EVERY_TREE = {"plugins": {"linux": {
     "networking": {"bus_address": "unix:path={tree}/run/dbus/system_bus_socket"},
     "wifi": {"bus_address": "unix:path={tree}/run/dbus/system_bus_socket"},
     "devmgr": {"ids_dir": "{fixtures}/hwdata"},
+    # nor a Mosquitto (the EdgeBus broker): its status would depend on this machine's packages
+    "edgebus": {"executable": "{tree}/usr/sbin/mosquitto"},
 }}}
 
 # GET routes that are no machine's data: versions, tokens, the SSE multiplexer, the pending network
