@@ -40,7 +40,7 @@ class Settings(_Settings):
     sas_ttl_seconds: int = Field(3600, ge=10, le=31_536_000)
     sas_renew_fraction: float = Field(0.8, gt=0, lt=1)
     profile_poll_seconds: float = Field(30.0, gt=0, le=86400)
-    inflight_window: int = Field(500, ge=1, le=65535)
+    inflight_window: int = Field(100, ge=1, le=65535)
     ws_path: str = "/mqtt"
     # topics; {id} is the device id (the conncfg's uuid, else its mac, else the default route's MAC)
     data_topic: str = "Advantech/{id}/data"

@@ -33,6 +33,7 @@ import hmac
 import json
 import logging
 import random
+import select
 import ssl
 import tempfile
 import threading
@@ -48,6 +49,30 @@ import paho.mqtt.client as mqtt
 from . import conncfg as cc
 
 log = logging.getLogger("portald.plugins.edgehub.link")
+
+
+def network_io(client: mqtt.Client, timeout: float) -> mqtt.MQTTErrorCode:
+    """One round of paho's network work, as ``client.loop`` but without its wake-up socket pair
+    (which costs a ``send`` per publish; this thread is the only one that publishes)."""
+    sock = client.socket()
+    if sock is None:
+        return mqtt.MQTT_ERR_NO_CONN
+    pending = getattr(sock, "pending", None)
+    if pending is not None and pending():
+        timeout = 0
+    try:
+        readable, writable, _ = select.select([sock], [sock] if client.want_write() else [], [], timeout)
+    except (OSError, ValueError, TypeError):
+        return mqtt.MQTT_ERR_CONN_LOST
+    if readable:
+        rc = client.loop_read()
+        if rc != mqtt.MQTT_ERR_SUCCESS:
+            return rc
+    if writable or client.want_write():
+        rc = client.loop_write()
+        if rc != mqtt.MQTT_ERR_SUCCESS:
+            return rc
+    return client.loop_misc()
 
 
 class LinkError(Exception):
@@ -232,7 +257,7 @@ class Link:
             raise LinkError(f"cannot connect to {endpoint.host}:{endpoint.port}: {exc}") from None
         deadline = time.monotonic() + self.settings.connect_timeout_seconds
         while flags["connack"] is None:
-            rc = client.loop(0.1)
+            rc = network_io(client, 0.1)
             if rc != mqtt.MQTT_ERR_SUCCESS and flags["connack"] is None:
                 raise LinkError(flags["error"] or f"{endpoint.host}:{endpoint.port}: {mqtt.error_string(rc)}")
             if time.monotonic() > deadline:
@@ -257,7 +282,7 @@ class Link:
             while not self._stop and self.enabled and not self._restart:
                 self._publish_profile(client, endpoint)
                 self._pump(client, endpoint)
-                rc = client.loop(0.02 if self._inflight or not self._wake.is_set() else 0)
+                rc = network_io(client, 0.02 if self._inflight or not self._wake.is_set() else 0)
                 if rc != mqtt.MQTT_ERR_SUCCESS or flags["lost"]:
                     self._note_error(flags["error"] or f"connection lost: {mqtt.error_string(rc)}")
                     return up_since
@@ -268,12 +293,8 @@ class Link:
                     log.info("EdgeHub link: renewing the SAS token")
                     self._restart = True
             client.disconnect()
-            client.loop(0.1)
+            network_io(client, 0.1)
         finally:
-            try:
-                client.loop_stop()
-            except Exception:
-                pass
             self.connected = False
         return up_since
 
@@ -329,7 +350,8 @@ class Link:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=endpoint.client_id, protocol=version,
                              transport="websockets" if endpoint.websocket else "tcp",
                              clean_session=True if version == mqtt.MQTTv311 else None)
-        client.max_inflight_messages_set(self.settings.inflight_window)
+        # unlimited in paho: our window limits; paho's own limit costs a scan of every message per PUBACK
+        client.max_inflight_messages_set(0)
         client.max_queued_messages_set(0)
         if endpoint.username is not None:
             client.username_pw_set(endpoint.username, endpoint.password)

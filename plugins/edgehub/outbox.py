@@ -8,11 +8,16 @@ are dropped and counted (``dropped``). Ids never repeat (AUTOINCREMENT), so "sen
 meaningful across restarts: a row at or below the highest id ever sent that is sent again may already
 have reached the broker (QoS 1 after a reconnect or a crash) and is counted in ``duplicates``.
 
+Rows committed by this run are also kept in memory (``TAIL_ROWS`` at most, in id order): the link
+reads what it sends next from there, not from the database, while what it asks for is newer than the
+oldest row kept (after a restart, or when it has fallen far behind, it reads the database).
+
 Every SQLite call runs through ``run_blocking`` (the gevent threadpool in the daemon, so an fsync never
 stalls the event loop) on one connection, one call at a time; a single writer thread does every write.
 """
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -24,6 +29,7 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
 )
 COUNTERS = ("dropped", "duplicates", "sent_upto", "rejected")
+TAIL_ROWS = 20_000
 
 
 class OutboxClosed(RuntimeError):
@@ -50,6 +56,10 @@ class Outbox:
         stored = dict(self._db(lambda: self._conn.execute("SELECT key, value FROM meta").fetchall()))
         self.counters = {name: int(stored.get(name, 0)) for name in COUNTERS}
         self._counters_dirty = False
+        # every row committed since the first commit of this run with an id >= _tail_floor, in id order
+        self._tail: list[tuple[int, str, bytes]] = []
+        self._tail_floor: int | None = None
+        self._oldest_kept = 0
         self.on_commit: Callable[[], None] = lambda: None
         self._writer = threading.Thread(target=self._write_loop, name="edgehub-outbox", daemon=True)
         self._writer.start()
@@ -70,7 +80,12 @@ class Outbox:
 
     # -- the link's side -----------------------------------------------------------------------------
     def pending(self, after_id: int, limit: int) -> list[tuple[int, str, bytes]]:
-        """Queued messages with an id above ``after_id``, oldest first."""
+        """Queued messages with an id above ``after_id``, oldest first (acknowledged ones may still be
+        among them until their delete is committed; the caller skips what it knows is acknowledged)."""
+        with self._cond:
+            if self._tail_floor is not None and after_id + 1 >= self._tail_floor:
+                start = bisect.bisect_right(self._tail, after_id, key=lambda row: row[0])
+                return self._tail[start:start + limit]
         return self._db(lambda: self._conn.execute(
             "SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)).fetchall())
 
@@ -125,7 +140,7 @@ class Outbox:
                 counters = dict(self.counters)
                 self._counters_dirty = False
             try:
-                added, dropped = self._db(lambda: self._commit(batch.rows, acks, counters))
+                added, dropped, last_id = self._db(lambda: self._commit(batch.rows, acks, counters))
             except Exception as exc:  # a full disk, a damaged file: the POSTs of this batch get the error
                 log.error("cannot commit %d message(s) to the outbox: %s", len(batch.rows), exc)
                 batch.error = exc
@@ -134,6 +149,10 @@ class Outbox:
             else:
                 with self._cond:
                     self.depth += added
+                    if batch.rows:
+                        self._keep_tail(batch.rows, last_id)
+                    if dropped:  # what the bound dropped is not sent any more
+                        self._tail = [row for row in self._tail if row[0] >= self._oldest_kept]
                     if dropped:
                         self.counters["dropped"] += dropped
                         self._counters_dirty = True
@@ -143,12 +162,24 @@ class Outbox:
             if batch.rows and batch.error is None:
                 self.on_commit()
 
-    def _commit(self, rows, acks, counters) -> tuple[int, int]:
+    def _keep_tail(self, rows, last_id: int) -> None:
+        """Remember committed rows (ids are consecutive within a commit: one writer, AUTOINCREMENT)."""
+        first = last_id - len(rows) + 1
+        if self._tail_floor is None:
+            self._tail_floor = first
+        self._tail.extend((first + i, topic, payload) for i, (topic, payload) in enumerate(rows))
+        if len(self._tail) > TAIL_ROWS:
+            del self._tail[:len(self._tail) - TAIL_ROWS // 2]
+            self._tail_floor = self._tail[0][0]
+
+    def _commit(self, rows, acks, counters) -> tuple[int, int, int]:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
+            last_id = 0
             if rows:
                 conn.executemany("INSERT INTO outbox (topic, payload) VALUES (?, ?)", rows)
+                last_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             removed = 0
             if acks:
                 before = conn.total_changes
@@ -162,9 +193,10 @@ class Outbox:
                              (depth - self.max_messages,))
                 dropped = conn.total_changes - before
                 counters["dropped"] += dropped
+                self._oldest_kept = conn.execute("SELECT min(id) FROM outbox").fetchone()[0] or 0
             conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", counters.items())
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return len(rows) - removed - dropped, dropped
+        return len(rows) - removed - dropped, dropped, last_id
