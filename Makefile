@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 
 # Debian packages: to build and run (venv, PAM) and, for the tests, to create real OS accounts.
 RUN_DEBS := python3 python3-venv python3-dev gcc libpam0g libpam-runtime libpam-modules ca-certificates smartmontools hwdata
-TEST_DEBS := $(RUN_DEBS) passwd procps curl dbus-daemon xvfb x11-xserver-utils libxcb1 libxcb-randr0 libxcb-render0 libxcb-shm0 libxcb-xfixes0 linux-libc-dev network-manager dnsmasq-base iproute2 isc-dhcp-client mosquitto mosquitto-clients snmp
+TEST_DEBS := $(RUN_DEBS) passwd procps curl dbus-daemon xvfb x11-xserver-utils libxcb1 libxcb-randr0 libxcb-render0 libxcb-shm0 libxcb-xfixes0 linux-libc-dev network-manager dnsmasq-base iproute2 isc-dhcp-client x11vnc mosquitto mosquitto-clients snmp
 
 .PHONY: run test check debs-run debs-test venv pam clean
 

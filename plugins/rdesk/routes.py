@@ -1,0 +1,115 @@
+"""The ``/platform/api/rdesk`` routes: ``POST /config`` hands out a session, ``GET /<id>`` is its
+WebSocket, a byte relay to the VNC server in binary frames (what noVNC and websockify speak; the
+``binary`` subprotocol is echoed when offered).
+
+Both need an administrator: a remote desktop is the keyboard and mouse of the machine's desktop
+session (often root's on a kiosk or a panel PC), so whoever holds one can run anything as that user —
+more than an ordinary OS account may do through the portal.
+
+The relay bounds its memory both ways: the VNC server's bytes are read 64 KiB at a time and the next
+read waits until the client took the last (a client that stops reading stalls x11vnc's socket, and
+after the WebSocket's send timeout the session is closed); a client's message is at most
+``max_message_bytes`` and is written to the VNC server before the next one is taken.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import gevent
+from flask import Blueprint
+
+from portald import websocket
+from portald.app_context import identity
+from portald.auth.privileges import ADMIN, privilege, streaming
+from portald.drivers import DriverError
+from portald.errors import ApiError, NotSupported
+
+from .sessions import Desk
+
+log = logging.getLogger("portald.plugins.rdesk")
+CHUNK = 64 * 1024
+UNSUPPORTED_DATA = 1003
+
+
+def relay(ws, port: int, connect_timeout: float = 5.0) -> None:
+    """Copy bytes between the WebSocket and the VNC server at 127.0.0.1:``port`` until either side ends."""
+    from gevent import socket
+
+    vnc = socket.create_connection(("127.0.0.1", port), timeout=connect_timeout)
+    vnc.settimeout(None)
+
+    def to_client():
+        try:
+            while True:
+                data = vnc.recv(CHUNK)
+                if not data:
+                    break
+                ws.send(data)
+        except (OSError, websocket.ConnectionClosed):
+            pass
+        ws.close()  # the VNC server ended (not reached when the client's end killed this greenlet)
+
+    reader = gevent.spawn(to_client)
+    try:
+        while True:
+            message = ws.receive()
+            if message is None:
+                continue
+            if isinstance(message, str):
+                ws.close(UNSUPPORTED_DATA, "binary frames only")
+                break
+            vnc.sendall(message)
+    except (OSError, websocket.ConnectionClosed):
+        pass
+    finally:
+        vnc.close()
+        reader.kill()
+
+
+def blueprint(get_desk: Callable[[], Desk | None], absent: Callable[[], str], settings) -> Blueprint:
+    bp = Blueprint("rdesk", __name__, url_prefix="/platform/api/rdesk")
+
+    @bp.post("/config")
+    @privilege(ADMIN)
+    def config():
+        desk = get_desk()
+        if desk is None:
+            raise ApiError(absent() or "no remote desktop on this machine", 422)
+        try:
+            session_id, password = desk.create(identity().user)
+        except DriverError as exc:
+            raise ApiError(str(exc), 422) from None
+        return {"id": session_id, "os": desk.driver.os, "password": password}
+
+    @websocket.route(bp, "/<session_id>")
+    @streaming
+    @privilege(ADMIN)
+    def connect(session_id: str):
+        desk = get_desk()
+        if desk is None:
+            raise NotSupported("no remote desktop on this machine")
+        if not websocket.is_upgrade():
+            raise ApiError("this URL is a WebSocket (Upgrade: websocket)", 400)
+        port = desk.claim(session_id)
+        if port is None:
+            raise NotSupported("no such remote desktop session, or it expired")
+
+        who = identity().user
+
+        def run(ws):
+            log.info("remote desktop session %s opened by %s", session_id, who)
+            try:
+                relay(ws, port)
+            finally:
+                desk.end(session_id)
+                log.info("remote desktop session %s closed", session_id)
+
+        try:
+            return websocket.serve(run, subprotocols=["binary"], max_message=settings.max_message_bytes,
+                                   send_timeout=settings.send_timeout_seconds)
+        except BaseException:
+            desk.end(session_id)  # the upgrade itself failed: the session is over
+            raise
+
+    return bp
