@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -36,6 +37,21 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {getattr(predicate, '__name__', predicate)}")
+
+
+@pytest.fixture
+def started():
+    """``started(thing)``: everything a test starts (brokers, subscribers, daemons, DCCS stubs) is
+    closed at its end, last first, also when it failed."""
+    things = []
+
+    def add(thing):
+        things.append(thing)
+        return thing
+
+    yield add
+    for thing in reversed(things):
+        thing.close()
 
 
 # -- a test PKI --------------------------------------------------------------------------------------
@@ -149,14 +165,14 @@ class Mosquitto:
             self.proc.kill()
             self.proc.wait()
 
+    close = kill
+
     def stop(self) -> None:
+        """A clean stop (SIGTERM: Mosquitto saves its sessions); a broker that hangs fails the test and
+        is killed by ``close``."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            self.proc.wait(10)
 
 
 def _listening(port: int) -> bool:

@@ -10,9 +10,7 @@ import subprocess
 import sys
 import threading
 
-import pytest
-
-from edgehub_support import Mosquitto, Subscriber, free_port, wait_for
+from edgehub_support import Mosquitto, Subscriber, free_port, started, wait_for  # noqa: F401
 
 NEW_PASSWORD = "Edge-hub-Passw0rd!"
 CONFIG = """
@@ -66,30 +64,17 @@ class Daemon:
         assert status == 200
         return self.token(False)
 
-    def stop(self) -> None:
+    def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
         self.log.close()
 
 
-@pytest.fixture
-def parts(tmp_path):
-    started = []
-
-    def add(thing):
-        started.append(thing)
-        return thing
-
-    yield add
-    for thing in reversed(started):
-        (thing.close if isinstance(thing, Subscriber) else thing.kill if isinstance(thing, Mosquitto) else thing.stop)()
-
-
-def test_kill_9_in_the_middle_of_posting_loses_nothing_answered_201(tmp_path, parts):
-    broker = parts(Mosquitto(tmp_path / "broker").start())
-    sub = parts(Subscriber(broker.port, "Advantech/dev-k/data", client_id=f"sub-{os.getpid()}"))
-    first = parts(Daemon(tmp_path, "first"))
+def test_kill_9_in_the_middle_of_posting_loses_nothing_answered_201(tmp_path, started):
+    broker = started(Mosquitto(tmp_path / "broker").start())
+    sub = started(Subscriber(broker.port, "Advantech/dev-k/data", client_id=f"sub-{os.getpid()}"))
+    first = started(Daemon(tmp_path, "first"))
     token = first.token(fresh=True)
     status, body = first.call("POST", "/edgehub/api/connection", {"op": "connect", "conncfg": {
         "mqttHost": "127.0.0.1", "mqttPort": broker.port, "uuid": "dev-k"}}, token)
@@ -115,10 +100,10 @@ def test_kill_9_in_the_middle_of_posting_loses_nothing_answered_201(tmp_path, pa
     first.proc.kill()  # kill -9 while four clients are posting
     for poster in posters:
         poster.join()
-    first.stop()
+    first.close()
     assert 400 <= len(accepted) < 4000
 
-    second = parts(Daemon(tmp_path, "second"))
+    second = started(Daemon(tmp_path, "second"))
     token = second.token(fresh=False)
     wait_for(lambda: second.call("GET", "/edgehub/api/connection", token=token)[1]["status"] == "connected")
     post(second, range(10_000, 10_050), token)

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from conftest import ADMIN_PASSWORD, admin_token, bearer, login
-from edgehub_support import Dccs, Mosquitto, Pki, Subscriber, wait_for
+from edgehub_support import Dccs, Mosquitto, Pki, Subscriber, free_port, started, wait_for  # noqa: F401
 
 API = "/edgehub/api"
 FAST = {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2, "connect_timeout_seconds": 3.0,
@@ -17,31 +17,13 @@ FAST = {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2, "connect_timeo
 
 
 @pytest.fixture
-def broker(tmp_path):
-    made = []
-
-    def start(**kwargs) -> Mosquitto:
-        broker = Mosquitto(tmp_path / f"broker{len(made)}", **kwargs).start()
-        made.append(broker)
-        return broker
-
-    yield start
-    for broker in made:
-        broker.kill()
+def broker(tmp_path, started):
+    return lambda **kwargs: started(Mosquitto(tmp_path / f"broker-{free_port()}", **kwargs).start())
 
 
 @pytest.fixture
-def subscriber():
-    made = []
-
-    def start(port: int, topic: str = "#") -> Subscriber:
-        sub = Subscriber(port, topic, client_id=f"sub{len(made)}-{id(made)}")
-        made.append(sub)
-        return sub
-
-    yield start
-    for sub in made:
-        sub.close()
+def subscriber(started):
+    return lambda port, topic="#": started(Subscriber(port, topic, client_id=f"sub-{free_port()}"))
 
 
 @pytest.fixture
@@ -179,26 +161,23 @@ def test_tls_with_a_client_certificate_and_a_revoked_one(edgehub, broker, subscr
     assert _status(client, headers)["certRevoked"] is False
 
 
-def test_deviceon_credentials_from_the_dccs_fetched_again_after_failures(edgehub, broker, subscriber):
+def test_deviceon_credentials_from_the_dccs_fetched_again_after_failures(edgehub, broker, subscriber, started):
     first, second = broker(), broker()
     sub = subscriber(second.port, "Advantech/dev-d/data")
-    dccs = Dccs()
-    try:
-        dccs.credentials = {"serviceHost": "127.0.0.1", "credential": {"protocols": {
-            "mqtt": {"port": first.port, "username": "u1", "password": "p1"}}}}
-        _app, client, headers = edgehub(dccs_refetch_after_failures=2)
-        _connect(client, headers, uuid="dev-d", deviceon={"dccsUrl": dccs.url, "iotKey": "key/1"})
-        wait_for(_connected(client, headers))
-        assert dccs.requests == ["/v1/serviceCredentials/key%2F1"]
-        # the cloud moves the device to another broker; the first one goes away
-        dccs.credentials["credential"]["protocols"]["mqtt"]["port"] = second.port
-        first.kill()
-        wait_for(lambda: len(dccs.requests) >= 2, timeout=15)
-        wait_for(_connected(client, headers), timeout=15)
-        _post(client, headers, [7])
-        wait_for(lambda: _tags(sub, "Advantech/dev-d/data") == [7])
-    finally:
-        dccs.close()
+    dccs = started(Dccs())
+    dccs.credentials = {"serviceHost": "127.0.0.1", "credential": {"protocols": {
+        "mqtt": {"port": first.port, "username": "u1", "password": "p1"}}}}
+    _app, client, headers = edgehub(dccs_refetch_after_failures=2)
+    _connect(client, headers, uuid="dev-d", deviceon={"dccsUrl": dccs.url, "iotKey": "key/1"})
+    wait_for(_connected(client, headers))
+    assert dccs.requests == ["/v1/serviceCredentials/key%2F1"]
+    # the cloud moves the device to another broker; the first one goes away
+    dccs.credentials["credential"]["protocols"]["mqtt"]["port"] = second.port
+    first.kill()
+    wait_for(lambda: len(dccs.requests) >= 2, timeout=15)
+    wait_for(_connected(client, headers), timeout=15)
+    _post(client, headers, [7])
+    wait_for(lambda: _tags(sub, "Advantech/dev-d/data") == [7])
 
 
 def test_azure_connection_string_logs_in_with_a_sas_token_renewed_before_expiry(edgehub, broker, subscriber, tmp_path):
