@@ -103,6 +103,7 @@ PARAMETERS = {
     "/platform/api/networking/wifi/networks/<path:uuid>": _ids("/platform/api/networking/wifi/interfaces", "uuid"),
     "/platform/api/host/screenshot/<raw_index>": "screenshots come from an X server, which no tree holds",
     "/platform/api/host/screenshot/<raw_index>/file": "screenshots come from an X server, which no tree holds",
+    "/platform/api/rdesk/<session_id>": "a WebSocket whose ids come from POST /platform/api/rdesk/config",
 }
 
 _GONE = object()
