@@ -16,10 +16,10 @@ import time
 
 import pytest
 import requests
-from simple_websocket import Client, ConnectionClosed
+from simple_websocket import ConnectionClosed
 
 from test_server import Daemon
-from test_websocket import credentials
+from test_websocket import WsClient, credentials
 
 from portald_plugins.term import gotty
 
@@ -115,7 +115,7 @@ def _token(daemon, account) -> str:
 class Term:
     def __init__(self, daemon, token: str, way: str = "header"):
         headers, query = credentials(token, way)
-        self.ws = Client.connect(f"ws://127.0.0.1:{daemon.port}{PATH}{query}", subprotocols=["webtty"],
+        self.ws = WsClient.connect(f"ws://127.0.0.1:{daemon.port}{PATH}{query}", subprotocols=["webtty"],
                                  headers=headers)
         self.output = b""
 
@@ -292,6 +292,20 @@ def test_idle_timeout(tight, accounts):
     term.ws.send(gotty.PING)  # heartbeats are no activity
     assert term.closed() == (1000, "idle timeout")
     assert 1.5 < time.monotonic() - start < 5
+    assert _gone(accounts[1].uid)
+
+
+def test_daemon_stop_closes_terminals_and_their_sessions(tmp_path, accounts):
+    own = _start(tmp_path, {})
+    try:
+        term = Term(own, _token(own, accounts[1]))
+        term.greeting()
+        term.type("sleep 300\r")
+        time.sleep(0.3)
+        assert own.stop() < 5 and own.proc.returncode == 0
+        assert term.closed() == (1001, "server shutting down")
+    finally:
+        own.stop()
     assert _gone(accounts[1].uid)
 
 

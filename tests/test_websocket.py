@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import ssl
 import time
 
 import pytest
@@ -52,12 +53,23 @@ def portald_blueprints(ctx):
 '''
 
 
-def _start(tmp_path) -> Daemon:
+class WsClient(Client):
+    """simple-websocket's client, except that frames that came in the same read as the 101 answer are
+    handled: its handshake takes the first event only and leaves the rest buffered until more data
+    comes, so a server that writes at once after the upgrade and then waits (a refusal: a message and a
+    close frame) looked like a connection dropped without a close (1005)."""
+
+    def _thread(self):
+        self.connected = self._handle_events()  # what came with the 101 (a closed socket ends the loop)
+        super()._thread()
+
+
+def _start(tmp_path, http: bool = True) -> Daemon:
     (tmp_path / "plugins.d").mkdir()
     (tmp_path / "plugins.d" / "wsecho.py").write_text(ECHO_PLUGIN)
     os.environ["PORTALD_SERVER__IDLE_TIMEOUT_SECONDS"] = "1"
     try:
-        started = Daemon(tmp_path, http=True)
+        started = Daemon(tmp_path, http=http)
     finally:
         del os.environ["PORTALD_SERVER__IDLE_TIMEOUT_SECONDS"]
     try:
@@ -90,8 +102,8 @@ def _url(daemon, query="") -> str:
     return f"ws://127.0.0.1:{daemon.port}/test/ws/echo{query}"
 
 
-def _connect(daemon, **options) -> Client:
-    return Client.connect(_url(daemon), headers={"Authorization": f"Bearer {daemon.token}"}, **options)
+def _connect(daemon, **options) -> WsClient:
+    return WsClient.connect(_url(daemon), headers={"Authorization": f"Bearer {daemon.token}"}, **options)
 
 
 def _echoes(ws, message) -> bool:
@@ -117,7 +129,7 @@ def credentials(token: str, way: str) -> tuple[dict, str]:
 @pytest.mark.parametrize("way", ["header", "cookie", "query"])
 def test_upgrade_with_each_token_way_and_echo(daemon, way):
     headers, query = credentials(daemon.token, way)
-    ws = Client.connect(_url(daemon, query), headers=headers)
+    ws = WsClient.connect(_url(daemon, query), headers=headers)
     try:
         ws.send("hello")
         assert ws.receive(timeout=5) == "hello"
@@ -143,7 +155,7 @@ def test_no_or_bad_token_is_a_401_before_any_upgrade(daemon, token):
     assert answer.status_code == 401
     assert answer.json()["Code"] == 401 and "Sec-WebSocket-Accept" not in answer.headers
     with pytest.raises(HandshakeRefused) as refused:
-        Client.connect(_url(daemon, query))
+        WsClient.connect(_url(daemon, query))
     assert refused.value.status_code == 401
 
 
@@ -220,3 +232,18 @@ def test_daemon_stop_closes_open_websockets_with_1001(own_daemon):
         ws.receive(timeout=5)
     assert ws.close_reason == 1001
     assert took < 3 and daemon.proc.returncode == 0
+
+
+def test_over_https(tmp_path):
+    daemon = _start(tmp_path, http=False)
+    try:
+        context = ssl.create_default_context(cafile=str(daemon.state / "tls-cert.pem"))
+        ws = WsClient.connect(f"wss://127.0.0.1:{daemon.port}/test/ws/echo", subprotocols=["binary"],
+                            headers={"Authorization": f"Bearer {daemon.token}"}, ssl_context=context)
+        assert ws.subprotocol == "binary"
+        time.sleep(1.5)  # past the idle timeout of HTTP connections
+        assert _echoes(ws, b"\x01" * 1000) and _echoes(ws, "text")
+        ws.close()
+        assert daemon.get("/platform/api/ping").text == "pong"
+    finally:
+        daemon.stop()
