@@ -1,12 +1,12 @@
 """EdgeHub's cloud link (``/edgehub/api/macaddr``, ``conncfg``, ``connection``, ``data``): the device's
-MQTT connection to its fleet, its connection setting with masked secrets, and tag data that is never
-lost once answered 201.
+MQTT connection to its fleet, its connection setting with masked secrets, tag data that is never
+lost once answered 201, PEM checks (``pem/temp``) and mass-deployment enrolment (``bootstrap/config``).
 
 No board driver: nothing here is hardware (the MAC of the default route is two file reads under the
 configured roots, ``macaddr.py``), so the capability declares no Protocol. Modules, one job each:
-``conncfg`` (the setting, its storage and masking), ``outbox`` (the durable SQLite queue), ``link``
-(the paho-mqtt client: connect, deliver, reconnect), ``routes`` (the HTTP side), ``service`` (ties
-them together for one daemon run). Settings: ``[plugins.edgehub]`` (``etc/portald.toml``).
+``conncfg`` (the setting, its storage and masking), ``pem``, ``bootstrap`` (enrolment), ``outbox`` (the
+durable SQLite queue), ``link`` (the paho-mqtt client: connect, deliver, reconnect), ``routes`` (the HTTP
+side), ``service`` (ties them together for one daemon run). Settings: ``[plugins.edgehub]`` (``etc/portald.toml``).
 """
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ class Settings(_Settings):
     # topics; {id} is the device id (the conncfg's uuid, else its mac, else the default route's MAC)
     data_topic: str = "Advantech/{id}/data"
     profile_topic: str = "Advantech/{id}/update/platform/profile"
+    # mass deployment (PUT /edgehub/api/bootstrap/config): where the tenant token is exchanged for a
+    # connection setting; "" = not set up (422)
+    provisioning_url: str = ""
+    provisioning_timeout_seconds: float = Field(15.0, gt=0, le=300)
 
 
 def _service(ctx) -> EdgeHub:

@@ -1,4 +1,5 @@
-"""The ``/edgehub/api`` routes of the cloud link: ``macaddr``, ``conncfg``, ``connection``, ``data``.
+"""The ``/edgehub/api`` routes of the cloud link: ``macaddr``, ``conncfg``, ``connection``, ``data``,
+``pem/temp`` and ``bootstrap/config``.
 
 Errors are the spec's ``{"message": ...}``: 400 for a malformed tag-data body, 404 when there is no
 MAC or no connection setting, 422 for a connection setting or an ``op`` that cannot be applied.
@@ -13,13 +14,15 @@ import json
 import math
 import time
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from portald.auth.privileges import USER, privilege
 from portald.errors import ApiError, AreaError
 from portald.validation import json_body
 
+from . import bootstrap
 from . import conncfg as cc
+from . import pem
 from .macaddr import mac_address
 
 OPS = ("connect", "disconnect")
@@ -118,6 +121,35 @@ def blueprint(service) -> Blueprint:
     def data():
         payload = tag_payload(_body(400))
         service.outbox.put("data", payload)
+        return Response(status=201)
+
+    @bp.post("/pem/temp")
+    def pem_temp():
+        upload = request.files.get("file")
+        if upload is None:
+            raise ApiError('the body must be multipart/form-data with a "file" field', 422)
+        try:
+            return jsonify(pem.check(upload.read(pem.MAX_BYTES + 1)))
+        except pem.InvalidPem as exc:
+            raise ApiError(str(exc), 422) from None
+
+    @bp.put("/bootstrap/config")
+    def bootstrap_config():
+        body = _body(422)
+        try:
+            if not isinstance(body, dict) or set(body) != {"tenantToken"}:
+                raise bootstrap.EnrolmentFailed('the body must be {"tenantToken": "..."}')
+            token = bootstrap.check_token(body["tenantToken"])
+            state.write_json(bootstrap.FILE, {"tenantToken": token}, secret=True)
+            device = {"mac": mac_address(service.ctx.paths), "deviceId": service.device_id(),
+                      "model": service.profile().get("model:name")}
+            cfg = bootstrap.enrol(service.settings.provisioning_url, token, device,
+                                  service.settings.provisioning_timeout_seconds)
+        except bootstrap.EnrolmentFailed as exc:
+            raise ApiError(str(exc), 422) from None
+        cc.save(state, cfg)
+        service.link.reconfigure()
+        service.set_enabled(True)
         return Response(status=201)
 
     return bp
