@@ -84,6 +84,7 @@ def test_the_token_shape_is_accepted(client, headers):
 @pytest.mark.parametrize("body", [
     [], "x", {"mqttPort": 0}, {"mqttPort": "1883"}, {"enableTLS": "yes"}, {"nope": 1},
     {"mqttHost": "a b"}, {"deviceon": {"dccsUrl": 5}}, {"caCerts": "pem"},
+    {"uuid": "a/#"}, {"uuid": ""}, {"mac": "AABBCC"}, {"mac": "zz:bb:cc:dd:ee:ff"},
 ])
 def test_bad_conncfg_is_422_with_a_message(client, headers, body):
     _message(client.post(f"{API}/conncfg", headers=headers, json=body), 422)
@@ -142,3 +143,9 @@ def test_macaddr_is_the_default_routes_interface(make_app, tmp_path):
 
 def test_macaddr_is_404_without_a_default_route(client, headers):
     _message(client.get(f"{API}/macaddr", headers=headers), 404)
+
+
+def test_a_topic_setting_with_another_placeholder_fails_the_plugin(make_app):
+    app = make_app(plugins={"edgehub": {"data_topic": "Advantech/{device}/data"}})
+    plugins = {p["name"]: p for p in app.extensions["portald"].host.status()["plugins"]}
+    assert plugins["edgehub"]["state"] == "failed" and "data_topic" in plugins["edgehub"]["reason"]

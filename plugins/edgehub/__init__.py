@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from portald.capability import Capability
 from portald.settings import Settings as _Settings
@@ -49,6 +49,17 @@ class Settings(_Settings):
     # connection setting; "" = not set up (422)
     provisioning_url: str = ""
     provisioning_timeout_seconds: float = Field(15.0, gt=0, le=300)
+
+    @field_validator("data_topic", "profile_topic")
+    @classmethod
+    def _topic(cls, value):
+        try:
+            topic = value.format(id="x")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may only use {id}") from None
+        if not topic or "#" in topic or "+" in topic:
+            raise ValueError("must be a topic name without wildcards")
+        return value
 
 
 def _service(ctx) -> EdgeHub:

@@ -21,12 +21,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 FILE = "conncfg.json"
 MASK = "********"
+MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-]?[0-9A-Fa-f]{2}){5}$")
 SECRET_FIELDS = ("password", "connectionString", "deviceTokenCredential", "iothubKey", "mqttKey")
 
 
@@ -67,6 +69,21 @@ class ConnCfg(BaseModel):
     def _host(cls, value):
         if value is not None and any(ch.isspace() or ch in "/@" for ch in value):
             raise ValueError("not a host name or address")
+        return value
+
+    @field_validator("uuid")
+    @classmethod
+    def _uuid(cls, value):
+        # it becomes the client id and a topic level: no wildcards, separators or spaces
+        if value is not None and (not value or any(ch.isspace() or ch in "/#+" for ch in value)):
+            raise ValueError("must be non-empty, without spaces, '/', '#' or '+'")
+        return value
+
+    @field_validator("mac")
+    @classmethod
+    def _mac(cls, value):
+        if value is not None and not MAC.match(value):
+            raise ValueError("not a MAC address (12 hex digits, optionally separated by ':' or '-')")
         return value
 
 

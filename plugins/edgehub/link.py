@@ -270,7 +270,7 @@ class Link:
         up_since = time.monotonic()
         self.connected, self.cert_revoked, self.last_error = True, False, ""
         self.connects += 1
-        self._failures = 0
+        self._since_fetch = 0
         log.info("EdgeHub link: connected to %s:%d as %s", endpoint.host, endpoint.port, endpoint.client_id)
         self._inflight.clear()
         self._last_sent = 0
