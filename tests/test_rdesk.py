@@ -19,6 +19,8 @@ import psutil
 import pytest
 import requests
 import simple_websocket
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, BytesMessage, Request
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
@@ -169,8 +171,11 @@ def start_daemon(tmp_path):
 
 
 def linux_config(display: str, **rdesk) -> str:
+    """The Linux board's driver on ``display``. Most tests run it in a ``--sim`` daemon (``[drivers]``
+    picks it there): such a daemon stops in a fraction of the 3 s a Linux-board daemon takes here."""
     table = "".join(f"{key} = {value}\n" for key, value in rdesk.items())
-    return f'[plugins.rdesk]\n{table}[plugins.linux.rdesk]\ndisplay = "{display}"\n'
+    return (f'[drivers]\nrdesk = ["linux.rdesk"]\n[plugins.rdesk]\n{table}'
+            f'[plugins.linux.rdesk]\ndisplay = "{display}"\n')
 
 
 # -- a VNC client over the WebSocket ----------------------------------------------------------------
@@ -275,7 +280,7 @@ def test_x11vnc_failure_reason_is_the_display_line():
 # -- the API on the Linux board ---------------------------------------------------------------------
 
 def test_session_end_to_end_on_xvfb(xvfb, start_daemon):
-    daemon = start_daemon(linux_config(xvfb))
+    daemon = start_daemon(linux_config(xvfb))  # a Linux-board daemon, as on a device
     answer = daemon.config()
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -302,7 +307,7 @@ def test_session_end_to_end_on_xvfb(xvfb, start_daemon):
 
 
 def test_two_sessions_share_the_server_until_the_last_ends(xvfb, start_daemon):
-    daemon = start_daemon(linux_config(xvfb))
+    daemon = start_daemon(linux_config(xvfb), sim=True)
     first, second = daemon.config().json(), daemon.config().json()
     assert first["id"] != second["id"] and first["password"] == second["password"]
     assert len(daemon.children("x11vnc")) == 1
@@ -321,7 +326,7 @@ def test_two_sessions_share_the_server_until_the_last_ends(xvfb, start_daemon):
 
 
 def test_wrong_password_fails_vnc_authentication(xvfb, start_daemon):
-    daemon = start_daemon(linux_config(xvfb))
+    daemon = start_daemon(linux_config(xvfb), sim=True)
     body = daemon.config().json()
     wrong = ("x" if body["password"][0] != "x" else "y") + body["password"][1:]
     ws = daemon.websocket(body["id"])
@@ -332,7 +337,7 @@ def test_wrong_password_fails_vnc_authentication(xvfb, start_daemon):
 
 
 def test_unknown_expired_and_capped_sessions(xvfb, start_daemon):
-    daemon = start_daemon(linux_config(xvfb, session_seconds=1.5, max_sessions=2))
+    daemon = start_daemon(linux_config(xvfb, session_seconds=1.5, max_sessions=2), sim=True)
     status, body = daemon.upgrade_status("5b306b78-d720-4dac-984e-a1f1ca9cd963")
     assert status == 404 and "message" in body
     first = daemon.config()
@@ -349,7 +354,7 @@ def test_unknown_expired_and_capped_sessions(xvfb, start_daemon):
 
 
 def test_no_display_is_422(start_daemon, tmp_path):
-    daemon = start_daemon(linux_config(":987"))
+    daemon = start_daemon(linux_config(":987"), sim=True)
     answer = daemon.config()
     assert answer.status_code == 422, answer.text
     assert ":987" in answer.json()["message"]
@@ -358,7 +363,8 @@ def test_no_display_is_422(start_daemon, tmp_path):
 
 
 def test_no_x11vnc_is_422(xvfb, start_daemon):
-    daemon = start_daemon(linux_config(xvfb) + 'x11vnc = "/nonexistent/x11vnc"\n')
+    daemon = start_daemon(linux_config(xvfb) + 'x11vnc = "/nonexistent/x11vnc"\n'
+                          '[plugins.sim.rdesk]\nx11vnc = "/nonexistent/x11vnc"\n', sim=True)
     answer = daemon.config()
     assert answer.status_code == 422 and "x11vnc" in answer.json()["message"]
     plugins = requests.get(daemon.url + "/platform/api/plugins", timeout=10,
@@ -381,8 +387,70 @@ def test_401_without_token_and_403_for_an_os_user(start_daemon, os_user_factory)
     ws.close()
 
 
+class RawWs:
+    """A WebSocket client on a plain socket (wsproto frames it) whose reading the test controls:
+    simple-websocket's client reads in a thread of its own, so it can never stop reading."""
+
+    def __init__(self, daemon: Daemon, session_id: str):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        self.sock.connect(("127.0.0.1", daemon.port))
+        self.sock.settimeout(10)
+        self.conn = WSConnection(ConnectionType.CLIENT)
+        self.sock.sendall(self.conn.send(Request(
+            host="127.0.0.1", target=f"/platform/api/rdesk/{session_id}", subprotocols=["binary"],
+            extra_headers=[(b"authorization", f"Bearer {daemon.token}".encode())])))
+        self.pending = b""
+        while not any(isinstance(event, AcceptConnection) for event in self._events()):
+            pass
+
+    def _events(self) -> list:
+        self.conn.receive_data(self.sock.recv(65536) or None)
+        events = list(self.conn.events())
+        self.pending += b"".join(bytes(e.data) for e in events if isinstance(e, BytesMessage))
+        return events
+
+    def receive(self, timeout=None) -> bytes:
+        while not self.pending:
+            self._events()
+        data, self.pending = self.pending, b""
+        return data
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(self.conn.send(BytesMessage(data=data)))
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_a_client_that_stops_reading_costs_no_memory_and_is_dropped(xvfb, start_daemon):
+    daemon = start_daemon(linux_config(xvfb, send_timeout_seconds=2), sim=True)
+    body = daemon.config().json()
+    client = RawWs(daemon, body["id"])
+    try:
+        rfb, result = handshake(client, body["password"])
+        assert result == 0
+        client.send(b"\x01")
+        width, height = rfb.u16(), rfb.u16()
+        rfb.read(16)
+        rfb.read(rfb.u32())
+        before = _rss_kib(daemon.proc.pid)
+        # 100 full-screen updates (about 120 MB of raw pixels) asked for and never read
+        client.send(struct.pack(">BBHHHH", 3, 0, 0, 0, width, height) * 100)
+        time.sleep(1.5)
+        assert _rss_kib(daemon.proc.pid) - before < 16 * 1024
+        daemon.wait_no_children("x11vnc", within=10)  # send timeout: the session closed, the server stopped
+        assert _rss_kib(daemon.proc.pid) - before < 16 * 1024
+    finally:
+        client.sock.close()
+
+
 def test_daemon_shutdown_stops_the_server(xvfb, start_daemon):
-    daemon = start_daemon(linux_config(xvfb))
+    daemon = start_daemon(linux_config(xvfb), sim=True)
     body = daemon.config().json()
     ws = daemon.websocket(body["id"])
     try:

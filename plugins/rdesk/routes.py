@@ -29,14 +29,19 @@ from .sessions import Desk
 
 log = logging.getLogger("portald.plugins.rdesk")
 CHUNK = 64 * 1024
-UNSUPPORTED_DATA = 1003
+UNSUPPORTED_DATA, INTERNAL_ERROR = 1003, 1011
 
 
 def relay(ws, port: int, connect_timeout: float = 5.0) -> None:
     """Copy bytes between the WebSocket and the VNC server at 127.0.0.1:``port`` until either side ends."""
     from gevent import socket
 
-    vnc = socket.create_connection(("127.0.0.1", port), timeout=connect_timeout)
+    try:
+        vnc = socket.create_connection(("127.0.0.1", port), timeout=connect_timeout)
+    except OSError as exc:
+        log.warning("the VNC server at 127.0.0.1:%d does not answer: %s", port, exc)
+        ws.close(INTERNAL_ERROR, "the VNC server does not answer")
+        return
     vnc.settimeout(None)
 
     def to_client():
@@ -46,6 +51,8 @@ def relay(ws, port: int, connect_timeout: float = 5.0) -> None:
                 if not data:
                     break
                 ws.send(data)
+        except TimeoutError:  # websocket's send_timeout (an OSError too)
+            log.info("a remote desktop client stopped reading; closing its session")
         except (OSError, websocket.ConnectionClosed):
             pass
         ws.close()  # the VNC server ended (not reached when the client's end killed this greenlet)
