@@ -60,6 +60,7 @@ EVERY_TREE = {"plugins": {"linux": {
 NOT_DATA = {
     "/auth/version", "/auth/token", "/auth/certificate", "/platform/api/events", "/platform/api/plugins",
     "/platform/api/networking/changes",  # the daemon's own pending change, not the machine's
+    "/edgehub/api/connection",  # the daemon's own cloud link and outbox, not the machine's
     *(f"{prefix}/{name}" for prefix in ("/auth", "/platform/api", "/api", "/edgehub/api")
       for name in ("ping", "agentinfo")),
     "/api/irtm/ping",
