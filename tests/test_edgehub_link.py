@@ -226,3 +226,15 @@ def test_a_flapping_link_is_a_connection_storm(edgehub, broker):
         thief.disconnect()
         wait_for(lambda: _status(client, headers)["status"] == "disconnected" or _status(client, headers)["stormDetected"])
     wait_for(lambda: _status(client, headers)["stormDetected"])
+
+
+def test_mqtt_5(edgehub, broker, subscriber):
+    mosquitto = broker()
+    sub = subscriber(mosquitto.port, "Advantech/dev-5/data")
+    app, client, headers = edgehub(protocol="5")
+    _connect(client, headers, mqttHost="127.0.0.1", mqttPort=mosquitto.port, uuid="dev-5")
+    wait_for(_connected(client, headers))
+    _post(client, headers, range(5))
+    wait_for(lambda: _tags(sub, "Advantech/dev-5/data") == list(range(5)))
+    wait_for(lambda: _status(client, headers)["outbox"]["depth"] == 0)
+    assert "as dev-5 (p5," in (mosquitto.folder / "mosquitto.log").read_text()  # Mosquitto's word for MQTT 5

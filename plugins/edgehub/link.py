@@ -150,6 +150,7 @@ class Link:
         self._profile_digest = ""
         self._profile_checked = 0.0
         self._thread: threading.Thread | None = None
+        self._restart = False  # end the connection so that the next one uses the new setting
 
     # -- control -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -185,8 +186,6 @@ class Link:
                 "certRevoked": self.cert_revoked, "stormDetected": self.storm_detected}
 
     # -- the thread ----------------------------------------------------------------------------------
-    _restart = False
-
     def _run(self) -> None:
         while not self._stop:
             if not self.enabled:
