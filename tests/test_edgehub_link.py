@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 
@@ -238,3 +239,24 @@ def test_mqtt_5(edgehub, broker, subscriber):
     wait_for(lambda: _tags(sub, "Advantech/dev-5/data") == list(range(5)))
     wait_for(lambda: _status(client, headers)["outbox"]["depth"] == 0)
     assert "as dev-5 (p5," in (mosquitto.folder / "mosquitto.log").read_text()  # Mosquitto's word for MQTT 5
+
+
+def test_the_profile_is_published_again_when_it_changes(edgehub, broker, subscriber, monkeypatch):
+    import portald.core_routes
+
+    mosquitto = broker()
+    sub = subscriber(mosquitto.port, "Advantech/dev-p/update/platform/profile")
+    _app, client, headers = edgehub()
+    profile = {"hwmon": 1, "model:name": "first"}
+    monkeypatch.setattr(portald.core_routes, "profile_document", lambda: dict(profile))
+    _connect(client, headers, mqttHost="127.0.0.1", mqttPort=mosquitto.port, uuid="dev-p")
+    wait_for(_connected(client, headers))
+    published = lambda: [json.loads(p) for p in sub.on("Advantech/dev-p/update/platform/profile")]  # noqa: E731
+    wait_for(lambda: published() and published()[-1]["model:name"] == "first")
+    profile["model:name"] = "second"
+    wait_for(lambda: _status(client, headers) and published()[-1]["model:name"] == "second")
+    count = len(published())
+    time.sleep(0.6)  # three polls: an unchanged profile is not sent again
+    _status(client, headers)
+    time.sleep(0.3)
+    assert len(published()) == count
