@@ -10,7 +10,9 @@ capability stops it when its last session ends), and no ``-bg`` (it stays the da
 reaped). The password reaches it through a file in a private temporary folder (0700, the file 0600)
 named as ``-passwdfile rm:<file>``: x11vnc deletes the file as soon as it has read it, and the folder
 goes right after the start whatever happened; the password never appears on a command line. The start
-waits (bounded) for the ``PORT=<n>`` line x11vnc prints once it listens. x11vnc's output is read to
+waits (bounded) for the ``PORT=<n>`` line x11vnc prints once it listens, and checks that x11vnc
+itself listens on 127.0.0.1:<n> (x11vnc says ``PORT=<n>`` even when another process took that port
+first: the relay would then talk to that process; another port is tried). x11vnc's output is read to
 its end (a full pipe would stall it); the last lines, and the ones saying why it failed (its 40-line
 help text follows them), explain a failed start to the client and the log.
 
@@ -27,6 +29,7 @@ import socket
 import tempfile
 
 import gevent
+import psutil
 from gevent import subprocess
 
 from .drivers import DriverError
@@ -34,6 +37,7 @@ from .drivers import DriverError
 log = logging.getLogger("portald.x11vnc")
 
 STOP_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
+PORT_ATTEMPTS = 3  # free ports tried when one is taken between the check and x11vnc's bind
 _KEPT_LINES = 20  # of x11vnc's stderr, to explain a failed start
 # what x11vnc's lines that say why it failed contain (a help text of 40 lines follows them)
 _REASONS = ("XOpenDisplay", "Unable to open display", "failed", "ERROR", "No such file")
@@ -43,6 +47,16 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` itself listens on 127.0.0.1:``port`` (a few small /proc reads)."""
+    try:
+        found = psutil.Process(pid).net_connections(kind="tcp4")
+    except psutil.Error:
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr.ip == "127.0.0.1" and c.laddr.port == port
+               for c in found)
 
 
 def _is_reason(line: str) -> bool:
@@ -111,6 +125,17 @@ class X11Vnc:
             raise DriverError(f"no VNC server: {self.program} is not installed")
         if not self.display:
             raise DriverError("no X display configured")
+        for _ in range(PORT_ATTEMPTS):
+            port = self._start_once(program, password)
+            if _listens(self._proc.pid, port):
+                return port
+            # the free port was taken between the check and x11vnc's bind: x11vnc then still says
+            # PORT=<n> (and listens on ::1 only, or nowhere), while 127.0.0.1:<n> is someone else's
+            log.warning("x11vnc does not listen on 127.0.0.1:%d (taken meanwhile?); trying another port", port)
+            self._stop_vnc()
+        raise DriverError("the VNC server found no free port on 127.0.0.1")
+
+    def _start_once(self, program: str, password: str) -> int:
         folder = tempfile.mkdtemp(prefix="portald-rdesk-")  # 0700
         try:
             secret = os.path.join(folder, "passwd")

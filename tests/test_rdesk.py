@@ -277,6 +277,29 @@ def test_x11vnc_failure_reason_is_the_display_line():
     assert _reason(["", "**** banner", "listen failed"]) == "listen failed"
 
 
+def test_a_port_taken_before_x11vnc_binds_it_is_not_used(xvfb, monkeypatch):
+    """x11vnc says PORT=<n> even when another process listens on 127.0.0.1:<n>: the driver must see
+    that and take another port, or the relay would talk to that process."""
+    from portald import x11vnc
+
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    taken = squatter.getsockname()[1]
+    ports = iter([taken])
+    monkeypatch.setattr(x11vnc, "_free_port", lambda: next(ports, None) or _free_port())
+    server = x11vnc.X11Vnc(xvfb)
+    try:
+        port = server.start("abcdefgh")
+        assert port != taken and x11vnc._listens(server._proc.pid, port)
+        assert not x11vnc._listens(server._proc.pid, taken)
+        assert server.running()
+    finally:
+        server.stop()
+        squatter.close()
+    assert not server.running()
+
+
 # -- the API on the Linux board ---------------------------------------------------------------------
 
 def test_session_end_to_end_on_xvfb(xvfb, start_daemon):
@@ -301,7 +324,7 @@ def test_session_end_to_end_on_xvfb(xvfb, start_daemon):
         assert ws.subprotocol == "binary"
         assert desktop(ws, body["password"]) == (WIDTH, HEIGHT)
     finally:
-        ws.close()
+        _close(ws)
     daemon.wait_no_children("x11vnc")  # its only session ended
     assert daemon.upgrade_status(body["id"])[0] == 404  # an id is good for one WebSocket
 
@@ -314,12 +337,12 @@ def test_two_sessions_share_the_server_until_the_last_ends(xvfb, start_daemon):
     one, two = daemon.websocket(first["id"]), daemon.websocket(second["id"], how="query")
     try:
         assert desktop(one, first["password"]) == (WIDTH, HEIGHT)
-        one.close()
+        _close(one)
         time.sleep(0.5)
         assert len(daemon.children("x11vnc")) == 1  # the second session still uses it
         assert desktop(two, second["password"]) == (WIDTH, HEIGHT)
     finally:
-        two.close()
+        _close(two)
     daemon.wait_no_children("x11vnc")
     third = daemon.config().json()  # a new server, a new password
     assert third["password"] != first["password"]
@@ -333,7 +356,8 @@ def test_wrong_password_fails_vnc_authentication(xvfb, start_daemon):
     try:
         assert handshake(ws, wrong)[1] == 1
     finally:
-        ws.close()
+        _close(ws)
+    daemon.wait_no_children("x11vnc")  # x11vnc dropped the client, which was the last session
 
 
 def test_unknown_expired_and_capped_sessions(xvfb, start_daemon):
@@ -384,7 +408,7 @@ def test_401_without_token_and_403_for_an_os_user(start_daemon, os_user_factory)
     assert daemon.config(token=token).status_code == 403
     assert daemon.upgrade_status(body["id"], token=token)[0] == 403
     ws = daemon.websocket(body["id"])  # the refusals did not use the id up
-    ws.close()
+    _close(ws)
 
 
 class RawWs:
@@ -477,6 +501,6 @@ def test_sim_board_runs_its_own_xvfb(start_daemon):
     try:
         assert desktop(ws, body["password"]) == (320, 200)
     finally:
-        ws.close()
+        _close(ws)
     daemon.wait_no_children("x11vnc")
     daemon.wait_no_children("Xvfb")
