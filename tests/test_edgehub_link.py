@@ -217,16 +217,18 @@ def test_a_flapping_link_is_a_connection_storm(edgehub, broker):
     import paho.mqtt.client as mqtt
 
     mosquitto = broker()
-    _app, client, headers = edgehub(storm_threshold=3, storm_window_seconds=60, storm_backoff_seconds=0.5)
+    app, client, headers = edgehub(storm_threshold=3, storm_window_seconds=60, storm_backoff_seconds=0.5)
+    link = app.extensions["portald"].host.memos["edgehub"]["service"].link
     _connect(client, headers, mqttHost="127.0.0.1", mqttPort=mosquitto.port, uuid="dev-storm")
-    for _ in range(5):  # another client with the same id takes the session over: the link drops
-        wait_for(_connected(client, headers))
+    for round_ in range(1, 6):  # another client with the same id takes the session over: the link drops
+        wait_for(lambda: link.connects >= round_ and link.connected)
+        assert _status(client, headers)["stormDetected"] is (round_ > 4)
         thief = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="dev-storm")
         thief.connect("127.0.0.1", mosquitto.port)
         thief.loop(0.2)
         thief.disconnect()
-        wait_for(lambda: _status(client, headers)["status"] == "disconnected" or _status(client, headers)["stormDetected"])
     wait_for(lambda: _status(client, headers)["stormDetected"])
+
 
 
 def test_mqtt_5(edgehub, broker, subscriber):
@@ -260,3 +262,20 @@ def test_the_profile_is_published_again_when_it_changes(edgehub, broker, subscri
     _status(client, headers)
     time.sleep(0.3)
     assert len(published()) == count
+
+
+def test_tag_data_does_not_cut_the_backoff_short(edgehub, broker):
+    mosquitto = broker()
+    app, client, headers = edgehub(backoff_base_seconds=0.4, backoff_max_seconds=0.4)
+    _connect(client, headers, mqttHost="127.0.0.1", mqttPort=mosquitto.port, uuid="dev-b")
+    wait_for(_connected(client, headers))
+    mosquitto.stop()
+    wait_for(lambda: _status(client, headers)["status"] == "disconnected")
+    link = app.extensions["portald"].host.memos["edgehub"]["service"].link
+    before, start = link.attempts, time.monotonic()
+    while time.monotonic() - start < 2.0:
+        _post(client, headers, [1])
+        time.sleep(0.005)
+    # waits are drawn from [0, 0.4 s): about 10 attempts in 2 s, one per POST if data woke the link
+    assert link.attempts - before < 30
+    assert _status(client, headers)["outbox"]["depth"] > 100

@@ -12,9 +12,11 @@ which gevent patches, so it never blocks the hub) connects, delivers the outbox,
   TCP or WebSockets (``overWebSocket``, path ``ws_path``), MQTT 3.1.1 or 5 (``protocol``), TLS with the
   given CA certificates, a client certificate/key, or no verification when ``skipCertVerify``.
 * **Reconnect.** Exponential backoff with full jitter: a wait drawn uniformly from
-  ``[0, min(backoff_max, backoff_base * 2**failures))``. More than ``storm_threshold`` connection losses
-  within ``storm_window_seconds`` is a connection storm: ``stormDetected`` becomes true and the cap
-  becomes ``storm_backoff_seconds``, until a connection has stayed up for a whole window.
+  ``[0, min(backoff_max, backoff_base * 2**failures))``; a connection that lasted ``stable_seconds``
+  resets ``failures``. More than ``storm_threshold`` connection losses within ``storm_window_seconds``
+  is a connection storm: ``stormDetected`` becomes true and every wait is drawn from the whole
+  ``[0, storm_backoff_seconds)``, until a connection has stayed up for a whole window. New tag data
+  never cuts a wait short (only enabling, a new setting or stopping does).
 * **certRevoked.** True when the broker's TLS alert says the client certificate is revoked (OpenSSL's
   "certificate revoked" alert, seen at the handshake under TLS 1.2 or at the first read under 1.3);
   false again after a successful connection.
@@ -138,10 +140,12 @@ class Link:
         self.storm_detected = False
         self.last_error = ""
         self.connects = 0
+        self.attempts = 0
         self._failures = 0
         self._since_fetch = 0  # failed connections since the DCCS credentials were fetched
         self._losses: deque[float] = deque()
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # a control change: enable, disable, new setting, stop
+        self._data = threading.Event()  # the outbox committed new messages (never cuts a backoff short)
         self._stop = False
         self._dccs_cache: tuple | None = None
         self._inflight: dict[int, int] = {}  # mid -> row id
@@ -172,8 +176,8 @@ class Link:
         self._restart = True
         self._wake.set()
 
-    def wake(self) -> None:
-        self._wake.set()
+    def data_arrived(self) -> None:
+        self._data.set()
 
     def stop(self) -> None:
         self._stop = True
@@ -233,8 +237,10 @@ class Link:
             self.storm_detected = True
 
     def _backoff(self) -> float:
-        cap = self.settings.storm_backoff_seconds if self.storm_detected else self.settings.backoff_max_seconds
-        ceiling = min(cap, self.settings.backoff_base_seconds * 2 ** min(self._failures, 30))
+        if self.storm_detected:
+            return random.uniform(0, self.settings.storm_backoff_seconds)
+        settings = self.settings
+        ceiling = min(settings.backoff_max_seconds, settings.backoff_base_seconds * 2 ** min(self._failures, 30))
         return random.uniform(0, ceiling)
 
     def _wait(self, seconds: float) -> None:
@@ -246,6 +252,7 @@ class Link:
         """Connect, deliver until the link drops or is switched off; the monotonic time the connection
         came up, or None when it never did."""
         self._restart = False
+        self.attempts += 1
         endpoint = self._endpoint()
         client, flags = self._client(endpoint)
         try:
@@ -281,7 +288,8 @@ class Link:
             while not self._stop and self.enabled and not self._restart:
                 self._publish_profile(client, endpoint)
                 self._pump(client, endpoint)
-                rc = network_io(client, 0.02 if self._inflight or not self._wake.is_set() else 0)
+                rc = network_io(client, 0 if self._data.is_set() and len(self._inflight) < self.settings.inflight_window
+                                else 0.02)
                 if rc != mqtt.MQTT_ERR_SUCCESS or flags["lost"]:
                     self._note_error(flags["error"] or f"connection lost: {mqtt.error_string(rc)}")
                     return up_since
@@ -301,7 +309,7 @@ class Link:
         room = self.settings.inflight_window - len(self._inflight)
         if room <= 0:
             return
-        self._wake.clear()
+        self._data.clear()
         for row_id, topic, payload in self.outbox.pending(self._last_sent, room):
             self._last_sent = row_id
             if row_id in self._acked:

@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterable
 log = logging.getLogger("portald.plugins.edgehub.outbox")
 
 SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS outbox"
+    " (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
 )
 COUNTERS = ("dropped", "duplicates", "sent_upto", "rejected")

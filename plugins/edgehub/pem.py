@@ -43,7 +43,9 @@ def check(content: bytes) -> dict:
         label = block.group(1).decode()
         loader = LOADERS.get(label)
         if loader is None:
-            what = "an encrypted private key (its passphrase is needed)" if "ENCRYPTED" in label else f"a {label!r} block"
+            what = f"a {label!r} block"
+            if "ENCRYPTED" in label:
+                what = "an encrypted private key (its passphrase is needed)"
             raise InvalidPem(f"the file holds {what}, which cannot be used")
         try:
             loader(block.group(0))

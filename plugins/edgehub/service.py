@@ -40,7 +40,7 @@ class EdgeHub:
         self._profile_copy: dict = {}
         self.outbox = Outbox(self.state.sqlite("outbox.db"), settings.outbox_max_messages, run_blocking)
         self.link = Link(settings, self.outbox, self.state, self.device_id, self.profile)
-        self.outbox.on_commit = self.link.wake
+        self.outbox.on_commit = self.link.data_arrived
 
     # -- start and stop ------------------------------------------------------------------------------
     def bind_app(self, app) -> None:
