@@ -25,6 +25,7 @@ import collections
 import logging
 import os
 import shutil
+import signal
 import socket
 import tempfile
 
@@ -79,6 +80,7 @@ def stop_child(proc: subprocess.Popen) -> None:
     if proc.poll() is not None:
         return
     proc.terminate()
+    proc.send_signal(signal.SIGCONT)  # a stopped (SIGSTOP, traced) child handles its SIGTERM now
     try:
         proc.wait(timeout=STOP_GRACE)
     except subprocess.TimeoutExpired:

@@ -473,6 +473,25 @@ def test_a_client_that_stops_reading_costs_no_memory_and_is_dropped(xvfb, start_
         client.sock.close()
 
 
+def test_a_vnc_server_that_stops_reading_ends_the_session(xvfb, start_daemon):
+    daemon = start_daemon(linux_config(xvfb, send_timeout_seconds=1), sim=True)
+    body = daemon.config().json()
+    ws = daemon.websocket(body["id"])
+    try:
+        handshake(ws, body["password"])
+        [x11vnc] = daemon.children("x11vnc")
+        x11vnc.suspend()  # SIGSTOP: it reads nothing more
+        pointer_events = struct.pack(">BBHH", 5, 0, 10, 10) * 16384
+        with pytest.raises(simple_websocket.ConnectionClosed):
+            for _ in range(64):  # 8 MiB: more than the sockets on the way hold
+                ws.send(pointer_events)
+                time.sleep(0.05)
+            ws.receive(timeout=10)
+        daemon.wait_no_children("x11vnc", within=10)  # SIGTERM stays pending on a stopped process: killed
+    finally:
+        _close(ws)
+
+
 def test_daemon_shutdown_stops_the_server(xvfb, start_daemon):
     daemon = start_daemon(linux_config(xvfb), sim=True)
     body = daemon.config().json()

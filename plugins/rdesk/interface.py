@@ -34,9 +34,6 @@ class RdeskDriver(Driver, Protocol):
 
     def stop(self) -> None:
         """Stop the server (politely, then by force after a short grace) and wait for it; no-op
-        when none runs. Never raises."""
-        ...
-
-    def close(self) -> None:
-        """Daemon shutdown: ``stop()`` and release whatever else the driver holds."""
+        when none runs. Never raises. The plugin calls it when the last session ends and when the
+        daemon stops."""
         ...

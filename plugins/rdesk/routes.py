@@ -9,7 +9,10 @@ more than an ordinary OS account may do through the portal.
 The relay bounds its memory both ways: the VNC server's bytes are read 64 KiB at a time and the next
 read waits until the client took the last (a client that stops reading stalls x11vnc's socket, and
 after the WebSocket's send timeout the session is closed); a client's message is at most
-``max_message_bytes`` and is written to the VNC server before the next one is taken.
+``max_message_bytes`` and is written to the VNC server (within the same timeout) before the next one
+is taken. simple-websocket's reader (under ``portald.websocket``) still reads a client's messages ahead
+of the relay without a bound, so a client that floods a stalled session holds that much memory until
+the timeout ends the session.
 """
 from __future__ import annotations
 
@@ -32,8 +35,9 @@ CHUNK = 64 * 1024
 UNSUPPORTED_DATA, INTERNAL_ERROR = 1003, 1011
 
 
-def relay(ws, port: int, connect_timeout: float = 5.0) -> None:
-    """Copy bytes between the WebSocket and the VNC server at 127.0.0.1:``port`` until either side ends."""
+def relay(ws, port: int, send_timeout: float, connect_timeout: float = 5.0) -> None:
+    """Copy bytes between the WebSocket and the VNC server at 127.0.0.1:``port`` until either side
+    ends, or one side does not take what the other sent within ``send_timeout`` seconds."""
     from gevent import socket
 
     try:
@@ -66,7 +70,10 @@ def relay(ws, port: int, connect_timeout: float = 5.0) -> None:
             if isinstance(message, str):
                 ws.close(UNSUPPORTED_DATA, "binary frames only")
                 break
-            vnc.sendall(message)
+            with gevent.Timeout(send_timeout, TimeoutError("the VNC server did not read in time")):
+                vnc.sendall(message)
+    except TimeoutError as exc:
+        log.info("closing a remote desktop session: %s", exc)
     except (OSError, websocket.ConnectionClosed):
         pass
     finally:
@@ -107,7 +114,7 @@ def blueprint(get_desk: Callable[[], Desk | None], absent: Callable[[], str], se
         def run(ws):
             log.info("remote desktop session %s opened by %s", session_id, who)
             try:
-                relay(ws, port)
+                relay(ws, port, settings.send_timeout_seconds)
             finally:
                 desk.end(session_id)
                 log.info("remote desktop session %s closed", session_id)
