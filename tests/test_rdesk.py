@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -59,25 +60,29 @@ def xvfb(tmp_path):
 
 
 class Daemon:
-    """``portald run --http`` on a free loopback port with this test's config; stopped at the end."""
+    """``portald run`` (plain HTTP unless ``tls``) on a free loopback port with this test's config;
+    stopped at the end."""
 
-    def __init__(self, tmp_path: Path, config: str, sim: bool):
-        self.port, self.tmp = _free_port(), tmp_path / "daemon-tmp"
+    def __init__(self, tmp_path: Path, config: str, sim: bool, tls: bool = False):
+        self.port, self.tmp, self.tls = _free_port(), tmp_path / "daemon-tmp", tls
+        # per request: the daemon's self-signed certificate, generated at its first start
+        self.verify = str(tmp_path / "state" / "tls-cert.pem") if tls else True
         self.tmp.mkdir()
         (tmp_path / "portald.toml").write_text(
             f'plugins_dir = "{tmp_path / "plugins.d"}"\n[auth]\nfailure_delay_seconds = 0\n' + config)
-        argv = [sys.executable, "-m", "portald", "run", "--http", "--listen", f"127.0.0.1:{self.port}",
+        argv = [sys.executable, "-m", "portald", "run", "--listen", f"127.0.0.1:{self.port}",
                 "--state-dir", str(tmp_path / "state"), "--config", str(tmp_path / "portald.toml")]
-        self.proc = subprocess.Popen(argv + (["--sim"] if sim else []), stdout=subprocess.DEVNULL,
-                                     stderr=open(tmp_path / "daemon.log", "wb"),
-                                     env=dict(os.environ, TMPDIR=str(self.tmp)))
         self.log = tmp_path / "daemon.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(argv + ([] if tls else ["--http"]) + (["--sim"] if sim else []),
+                                         stdout=subprocess.DEVNULL, stderr=log,
+                                         env=dict(os.environ, TMPDIR=str(self.tmp)))
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(self.url + "/platform/api/ping", timeout=1).text == "pong":
+                if self.get("/platform/api/ping", timeout=1).text == "pong":
                     break
-            except requests.RequestException:
+            except (requests.RequestException, OSError):  # OSError: no certificate yet
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
@@ -85,21 +90,24 @@ class Daemon:
             time.sleep(0.1)
         token = self.login("admin", "p@ssw0rd", 2)
         changed = requests.put(self.url + "/auth/user/admin/password", json={"old": "p@ssw0rd", "new": ADMIN_NEW},
-                               headers={"Authorization": f"Bearer {token}"}, timeout=10)
+                               headers={"Authorization": f"Bearer {token}"}, timeout=10, verify=self.verify)
         assert changed.status_code == 200, changed.text
         self.token = self.login("admin", ADMIN_NEW, 2)
 
-    url = property(lambda self: f"http://127.0.0.1:{self.port}")
+    url = property(lambda self: f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}")
+
+    def get(self, path: str, **options) -> requests.Response:
+        return requests.get(self.url + path, verify=self.verify, **options)
 
     def login(self, user: str, password: str, m: int) -> str:
         answer = requests.post(f"{self.url}/auth/login?m={m}", json={"username": user, "password": password},
-                               timeout=10)
+                               timeout=10, verify=self.verify)
         assert answer.status_code == 200, answer.text
         return answer.json()["token"]
 
     def config(self, token: str | None = "admin") -> requests.Response:
         token = self.token if token == "admin" else token
-        return requests.post(self.url + "/platform/api/rdesk/config", timeout=20,
+        return requests.post(self.url + "/platform/api/rdesk/config", timeout=20, verify=self.verify,
                              headers={"Authorization": f"Bearer {token}"} if token else {})
 
     def upgrade_status(self, session_id: str, token: str | None = "admin") -> tuple[int, dict]:
@@ -109,14 +117,16 @@ class Daemon:
                    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "binary"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        answer = requests.get(f"{self.url}/platform/api/rdesk/{session_id}", headers=headers, timeout=10)
+        answer = self.get(f"/platform/api/rdesk/{session_id}", headers=headers, timeout=10)
         return answer.status_code, answer.json()
 
     def websocket(self, session_id: str, how: str = "header") -> simple_websocket.Client:
-        url = f"ws://127.0.0.1:{self.port}/platform/api/rdesk/{session_id}"
+        url = f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}/platform/api/rdesk/{session_id}"
+        context = ssl.create_default_context(cafile=self.verify) if self.tls else None
         if how == "query":
-            return simple_websocket.Client.connect(f"{url}?token={self.token}", subprotocols=["binary"])
-        return simple_websocket.Client.connect(url, subprotocols=["binary"],
+            return simple_websocket.Client.connect(f"{url}?token={self.token}", subprotocols=["binary"],
+                                                   ssl_context=context)
+        return simple_websocket.Client.connect(url, subprotocols=["binary"], ssl_context=context,
                                                headers={"Authorization": f"Bearer {self.token}"})
 
     def children(self, name: str) -> list[psutil.Process]:
@@ -154,8 +164,8 @@ def start_daemon(tmp_path):
     started: list[Daemon] = []
     left: list[psutil.Process] = []
 
-    def start(config: str = "", sim: bool = False) -> Daemon:
-        daemon = Daemon(tmp_path, config, sim)
+    def start(config: str = "", sim: bool = False, tls: bool = False) -> Daemon:
+        daemon = Daemon(tmp_path, config, sim, tls)
         started.append(daemon)
         return daemon
 
@@ -368,8 +378,8 @@ def test_unknown_expired_and_capped_sessions(xvfb, start_daemon):
     assert first.status_code == 200 and daemon.config().status_code == 200
     capped = daemon.config()
     assert capped.status_code == 422 and "at most 2" in capped.json()["message"]
-    without = requests.get(f"{daemon.url}/platform/api/rdesk/{first.json()['id']}", timeout=10,
-                           headers={"Authorization": f"Bearer {daemon.token}"})
+    without = daemon.get(f"/platform/api/rdesk/{first.json()['id']}", timeout=10,
+                         headers={"Authorization": f"Bearer {daemon.token}"})
     assert without.status_code == 400  # not an upgrade, and the id is not used up by it
     time.sleep(1.7)
     assert daemon.upgrade_status(first.json()["id"])[0] == 404  # expired unused
@@ -391,8 +401,8 @@ def test_no_x11vnc_is_422(xvfb, start_daemon):
                           '[plugins.sim.rdesk]\nx11vnc = "/nonexistent/x11vnc"\n', sim=True)
     answer = daemon.config()
     assert answer.status_code == 422 and "x11vnc" in answer.json()["message"]
-    plugins = requests.get(daemon.url + "/platform/api/plugins", timeout=10,
-                           headers={"Authorization": f"Bearer {daemon.token}"}).text
+    plugins = daemon.get("/platform/api/plugins", timeout=10,
+                         headers={"Authorization": f"Bearer {daemon.token}"}).text
     assert "x11vnc" in plugins
 
 
@@ -511,8 +521,8 @@ def test_daemon_shutdown_stops_the_server(xvfb, start_daemon):
 
 # -- the sim board ----------------------------------------------------------------------------------
 
-def test_sim_board_runs_its_own_xvfb(start_daemon):
-    daemon = start_daemon(SIM_SMALL, sim=True)
+def test_sim_board_runs_its_own_xvfb_over_tls(start_daemon):
+    daemon = start_daemon(SIM_SMALL, sim=True, tls=True)  # wss://, as a browser connects
     assert daemon.children("Xvfb") == []  # nothing runs before a session is asked for
     body = daemon.config().json()
     assert body["os"] == "linux" and len(daemon.children("Xvfb")) == 1
