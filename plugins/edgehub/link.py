@@ -36,6 +36,7 @@ import json
 import logging
 import random
 import select
+import socket
 import ssl
 import tempfile
 import threading
@@ -53,9 +54,12 @@ from . import conncfg as cc
 log = logging.getLogger("portald.plugins.edgehub.link")
 
 
-def network_io(client: mqtt.Client, timeout: float) -> mqtt.MQTTErrorCode:
-    """One round of paho's network work, as ``client.loop`` but without its wake-up socket pair
-    (which costs a ``send`` per publish; this thread is the only one that publishes)."""
+IDLE_SECONDS = 1.0  # the longest the link sleeps when nothing happens (timers: keepalive, profile, SAS)
+
+
+def network_io(client: mqtt.Client, timeout: float, wake: socket.socket | None = None) -> mqtt.MQTTErrorCode:
+    """One round of paho's network work, as ``client.loop`` but with our own wake-up socket, poked
+    only when the link sleeps (paho's costs a ``send`` per publish)."""
     sock = client.socket()
     if sock is None:
         return mqtt.MQTT_ERR_NO_CONN
@@ -63,10 +67,16 @@ def network_io(client: mqtt.Client, timeout: float) -> mqtt.MQTTErrorCode:
     if pending is not None and pending():
         timeout = 0
     try:
-        readable, writable, _ = select.select([sock], [sock] if client.want_write() else [], [], timeout)
+        readable, writable, _ = select.select([sock] if wake is None else [sock, wake],
+                                              [sock] if client.want_write() else [], [], timeout)
     except (OSError, ValueError, TypeError):
         return mqtt.MQTT_ERR_CONN_LOST
-    if readable:
+    if wake is not None and wake in readable:
+        try:
+            wake.recv(4096)
+        except OSError:
+            pass
+    if sock in readable:
         rc = client.loop_read()
         if rc != mqtt.MQTT_ERR_SUCCESS:
             return rc
@@ -146,6 +156,11 @@ class Link:
         self._losses: deque[float] = deque()
         self._wake = threading.Event()  # a control change: enable, disable, new setting, stop
         self._data = threading.Event()  # the outbox committed new messages (never cuts a backoff short)
+        # while connected and asleep in select(), a byte here wakes the link (sent only then: _idle)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._idle = False
         self._stop = False
         self._dccs_cache: tuple | None = None
         self._inflight: dict[int, int] = {}  # mid -> row id
@@ -167,6 +182,7 @@ class Link:
         self._failures = 0
         self._dccs_cache = None
         self._wake.set()
+        self._poke()
         self.start()
 
     def reconfigure(self) -> None:
@@ -175,15 +191,27 @@ class Link:
         self._failures = 0
         self._restart = True
         self._wake.set()
+        self._poke()
 
     def data_arrived(self) -> None:
         self._data.set()
+        self._poke()
+
+    def _poke(self) -> None:
+        if self._idle:
+            try:
+                self._wake_w.send(b"\0")
+            except OSError:  # full: a wake-up is pending anyway
+                pass
 
     def stop(self) -> None:
         self._stop = True
         self._wake.set()
+        self._poke()
         if self._thread is not None:
             self._thread.join(10)
+        self._wake_r.close()
+        self._wake_w.close()
 
     def status(self) -> dict:
         return {"enabled": self.enabled, "status": "connected" if self.connected else "disconnected",
@@ -288,8 +316,11 @@ class Link:
             while not self._stop and self.enabled and not self._restart:
                 self._publish_profile(client, endpoint)
                 self._pump(client, endpoint)
-                rc = network_io(client, 0 if self._data.is_set() and len(self._inflight) < self.settings.inflight_window
-                                else 0.02)
+                self._idle = True  # before looking at _data: a commit after this look pokes the socket
+                busy = (self._data.is_set() and len(self._inflight) < self.settings.inflight_window) \
+                    or self._restart or self._stop or not self.enabled
+                rc = network_io(client, 0 if busy else IDLE_SECONDS, self._wake_r)
+                self._idle = False
                 if rc != mqtt.MQTT_ERR_SUCCESS or flags["lost"]:
                     self._note_error(flags["error"] or f"connection lost: {mqtt.error_string(rc)}")
                     return up_since
