@@ -87,10 +87,11 @@ class _SendSocket:
     """The WebSocket's own descriptor, as simple-websocket sees it: ``send`` writes the whole frame,
     one sender at a time, within ``send_timeout`` seconds (``TimeoutError`` after it)."""
 
-    def __init__(self, sock, send_timeout: float | None):
+    def __init__(self, sock, send_timeout: float | None, owned: bool):
         self._sock = sock
         self._lock = threading.Lock()  # gevent's under patch_all
         self.send_timeout = send_timeout
+        self.owned = owned
 
     def send(self, data) -> int:
         timer = gevent.Timeout(self.send_timeout, TimeoutError("WebSocket client did not read in time")) \
@@ -114,11 +115,17 @@ class _SendSocket:
     def shutdown(self) -> None:
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
+        except (OSError, ValueError):  # closed already
             pass
 
     def close(self) -> None:
-        self._sock.close()
+        # The connection's own socket (TLS: not duplicated) is closed by the server's handler once the
+        # view returns; closing its descriptor here too would let a new connection take the number
+        # while that handler still reads and closes it.
+        if self.owned:
+            self._sock.close()
+        else:
+            self.shutdown()
 
 
 class WebSocket(Server):
@@ -133,7 +140,7 @@ class WebSocket(Server):
         except (NotImplementedError, OSError):  # TLS sockets cannot be duplicated: use it as it is
             sock = raw
         sock.settimeout(None)
-        self._own = _SendSocket(sock, send_timeout)
+        self._own = _SendSocket(sock, send_timeout, owned=sock is not raw)
         environ = {key: value for key, value in environ.items()
                    if compress or key != "HTTP_SEC_WEBSOCKET_EXTENSIONS"}
         environ["werkzeug.socket"] = self._own

@@ -64,6 +64,7 @@ NOT_DATA = {
     *(f"{prefix}/{name}" for prefix in ("/auth", "/platform/api", "/api", "/edgehub/api")
       for name in ("ping", "agentinfo")),
     "/api/irtm/ping",
+    "/platform/api/term/ws",  # a terminal on the machine the daemon runs on, not the tree's
 }
 
 # path -> {value path (dotted, "*" = every key or item; "" = the whole answer): why it is not the tree's}

@@ -105,8 +105,8 @@ def tight(tmp_path_factory, accounts):
 
 
 def _token(daemon, account) -> str:
-    answer = requests.post(f"{daemon.url}/auth/login?m=0", json={"username": account.name, "password": account.password},
-                           timeout=10)
+    answer = requests.post(f"{daemon.url}/auth/login?m=0",
+                           json={"username": account.name, "password": account.password}, timeout=10)
     assert answer.status_code == 200, answer.text
     return answer.json()["token"]
 

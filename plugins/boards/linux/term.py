@@ -23,6 +23,8 @@ Output is read from the non-blocking PTY master cooperatively, in pieces of up t
 there is taken at once: one WebSocket message per read, not per kernel chunk). Closing hangs up: SIGHUP
 to the shell's process group and every process of its session (found in ``/proc/<pid>/stat``), SIGKILL
 to whatever of the session is left after ``hangup_grace_seconds``, the shell reaped, the master closed.
+The session's members are looked up under the configured ``procfs_root``: with a fixture tree there
+(tests of other areas) only the shell's process group is reached.
 """
 from __future__ import annotations
 
@@ -160,11 +162,13 @@ class PtyTermDriver:
     name = "linux.term"
     os = "linux"
 
-    def __init__(self, settings: Settings, procfs: Path, ptmx: Path):
-        self.settings, self.procfs, self.ptmx = settings, procfs, ptmx
+    def __init__(self, settings: Settings, procfs: Path):
+        self.settings, self.procfs = settings, procfs
 
     def probe(self) -> bool:
-        return hasattr(os, "forkpty") and self.ptmx.exists()
+        # forkpty opens the kernel's PTY multiplexer itself (not one under the configured dev root):
+        # a terminal is no hardware of the described machine, it is there wherever the daemon runs
+        return hasattr(os, "forkpty")
 
     def open(self, user: str, columns: int, rows: int) -> PtySession:
         try:
@@ -212,4 +216,4 @@ class PtyTermDriver:
 
 
 def create_driver(ctx, settings: Settings):
-    return PtyTermDriver(settings, ctx.paths.procfs(), ctx.paths.dev("ptmx"))
+    return PtyTermDriver(settings, ctx.paths.procfs())
