@@ -63,7 +63,11 @@ def accounts():
     finally:
         for account in made:
             name = account if isinstance(account, str) else account.name
-            subprocess.run(["pkill", "-KILL", "-u", name], check=False)
+            for pid in _processes_of(pwd.getpwnam(name).pw_uid):  # whatever a failed test left behind
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
             subprocess.run(["userdel", name], check=False, stderr=subprocess.DEVNULL)
 
 
