@@ -92,6 +92,7 @@ class _SendSocket:
         self._lock = threading.Lock()  # gevent's under patch_all
         self.send_timeout = send_timeout
         self.owned = owned
+        self.stalled = False  # a send timed out: the client does not read, no close frame will get through
 
     def send(self, data) -> int:
         timer = gevent.Timeout(self.send_timeout, TimeoutError("WebSocket client did not read in time")) \
@@ -101,6 +102,9 @@ class _SendSocket:
         try:
             with self._lock:
                 self._sock.sendall(data)
+        except TimeoutError:
+            self.stalled = True
+            raise
         finally:
             if timer is not None:
                 timer.close()
@@ -154,16 +158,18 @@ class WebSocket(Server):
 
     def close(self, reason: int | None = None, message: str | None = None) -> None:  # type: ignore[override]
         """Send a close frame (unless the socket is closed already), wait for the client's, drop the
-        connection. Safe to call more than once and from any greenlet."""
+        connection. A client that did not read within ``send_timeout`` is dropped at once (no close
+        frame would get through). Safe to call more than once and from any greenlet."""
         _live.discard(self)
-        if self.connected:
+        if self.connected and not self._own.stalled:
             try:
                 super().close(reason, message)
             except (OSError, ConnectionClosed, gevent.Timeout):
                 self.connected = False
+        self.connected = False
         self.event.set()  # a receive() waiting wakes up and raises ConnectionClosed
         thread = getattr(self, "thread", None)
-        if thread is not None and thread is not threading.current_thread():
+        if thread is not None and thread is not threading.current_thread() and not self._own.stalled:
             thread.join(CLOSE_GRACE)
         self._own.shutdown()  # the reader (if still waiting) sees EOF and closes the descriptor
         if self._http_socket is not self._own._sock:

@@ -98,9 +98,10 @@ def daemon(tmp_path_factory, accounts):
 
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory, accounts):
-    """Caps of 1 per user and 2 in all, a 2 s idle timeout, the admin account's shell user set."""
+    """Caps of 1 per user and 2 in all, a 2 s idle timeout, 1 s for a send, the admin account's shell user
+    set."""
     started = _start(tmp_path_factory.mktemp("term-tight"), {
-        "max_terminals_per_user": 1, "max_terminals": 2, "idle_timeout_seconds": 2,
+        "max_terminals_per_user": 1, "max_terminals": 2, "idle_timeout_seconds": 2, "send_timeout_seconds": 1,
         "admin_shell_user": f'"{accounts[0].name}"'})
     try:
         yield started
@@ -328,22 +329,32 @@ def _rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def test_a_client_that_does_not_read_throttles_the_shell_and_memory_stays_bounded(daemon, accounts):
-    account = accounts[0]
+def _raw_terminal(daemon, token: str) -> socket.socket:
+    """A terminal opened by hand on a socket with a small receive buffer, which the test never reads."""
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
     raw.connect(("127.0.0.1", daemon.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    raw.sendall((f"GET {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                 f"Authorization: Bearer {token}\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += raw.recv(1)
+    assert head.startswith(b"HTTP/1.1 101")
+    return raw
+
+
+def _run_yes(raw: socket.socket) -> None:
+    raw.sendall(_masked_text(("1" + base64.b64encode(b"yes\r").decode()).encode()))
+
+
+def test_a_client_that_does_not_read_throttles_the_shell_and_memory_stays_bounded(daemon, accounts):
+    account = accounts[0]
+    raw = _raw_terminal(daemon, _token(daemon, account))
     try:
-        key = base64.b64encode(os.urandom(16)).decode()
-        raw.sendall((f"GET {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                     f"Authorization: Bearer {_token(daemon, account)}\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += raw.recv(1)
-        assert head.startswith(b"HTTP/1.1 101")
         before = _rss_kib(daemon.proc.pid)
-        raw.sendall(_masked_text(("1" + base64.b64encode(b"yes\r").decode()).encode()))
+        _run_yes(raw)
         peak = before
         for _ in range(8):  # 4 s of `yes` into a client that reads nothing
             time.sleep(0.5)
@@ -356,6 +367,24 @@ def test_a_client_that_does_not_read_throttles_the_shell_and_memory_stays_bounde
     finally:
         raw.close()
     assert _gone(account.uid)
+
+
+def test_a_client_that_does_not_read_past_the_send_timeout_is_dropped(tight, accounts):
+    raw = _raw_terminal(tight, _token(tight, accounts[1]))
+    try:
+        _run_yes(raw)
+        time.sleep(0.5)
+        assert _processes_of(accounts[1].uid), "the shell is not running"
+        deadline = time.monotonic() + 8
+        while _processes_of(accounts[1].uid) and time.monotonic() < deadline:
+            try:  # resizes keep the terminal from the idle timeout: only the send timeout can end it
+                raw.sendall(_masked_text(b'3{"columns":80,"rows":24}'))
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert not _processes_of(accounts[1].uid)  # 1 s send timeout, then the hang-up
+    finally:
+        raw.close()
 
 
 # -- the framing ---------------------------------------------------------------------------------

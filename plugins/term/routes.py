@@ -137,26 +137,38 @@ def _handle_input(ws, session, idle: float) -> None:
         except gotty.ProtocolError as exc:
             ws.close(POLICY, str(exc))
             return
-        if isinstance(message, gotty.Input):
-            session.write(message.data)
-            last_input = time.monotonic()
-        elif isinstance(message, gotty.Ping):
+        try:
+            if isinstance(message, (gotty.Input, gotty.Resize)):
+                _apply(session, message)
+                last_input = time.monotonic()
+        except OSError:  # the shell has just ended (EIO): the pump closes the socket
+            continue
+        if isinstance(message, gotty.Ping):
             ws.send(gotty.pong())
-        elif isinstance(message, gotty.Resize):
-            session.resize(message.columns, message.rows)
-            last_input = time.monotonic()
         elif isinstance(message, gotty.SetEncoding):
             encoding = message.encoding
 
 
+def _apply(session, message) -> None:
+    if isinstance(message, gotty.Input):
+        session.write(message.data)
+    else:
+        session.resize(message.columns, message.rows)
+
+
 def _pump(ws, session, chunk: int) -> None:
-    """The PTY's output to the client, one message per read; closes the socket when the shell ends."""
+    """The PTY's output to the client, one message per read; closes the socket when the shell ends or
+    the client stopped reading for ``send_timeout_seconds``."""
     try:
         while True:
             data = session.read(chunk)
             if not data:
                 break
             ws.send(gotty.output(data))
-    except (websocket.ConnectionClosed, OSError):
+    except websocket.ConnectionClosed:
+        return
+    except OSError as exc:  # a send timed out (the client does not read) or the socket failed
+        log.info("terminal (pid %d): closing: %s", session.pid, exc)
+        ws.close(INTERNAL, "output could not be sent")
         return
     ws.close(1000, "the shell has ended")
