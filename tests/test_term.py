@@ -247,6 +247,15 @@ def test_exit_ends_the_terminal(daemon, accounts):
     assert _gone(accounts[1].uid)
 
 
+def test_an_account_whose_shell_is_nologin_gets_what_nologin_says(daemon, os_user_factory):
+    user = os_user_factory()  # useradd --shell /usr/sbin/nologin
+    term = Term(daemon, _token(daemon, user))
+    term.greeting()
+    assert term.closed() == (1000, "the shell has ended")
+    assert b"not available" in term.output
+    assert _gone(pwd.getpwnam(user.name).pw_uid)
+
+
 def test_the_admin_account_without_a_shell_user_is_refused(daemon):
     term = Term(daemon, daemon.admin)
     code, reason = term.closed()

@@ -33,7 +33,7 @@ from portald.errors import NotSupported
 
 from . import gotty
 
-log = logging.getLogger("portald.term")
+log = logging.getLogger("portald.plugins.term")
 
 ADMIN_ACCOUNT = 2
 COLUMNS, ROWS = 80, 24  # until the client's first resize
