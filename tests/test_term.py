@@ -73,6 +73,8 @@ def accounts():
 
 def _start(tmp_path, settings: dict) -> Daemon:
     keys = {f"PORTALD_PLUGINS__TERM__{key.upper()}": str(value) for key, value in settings.items()}
+    # HTTP connections idle for 1 s are dropped (a quick stop); terminals must not be
+    keys["PORTALD_SERVER__IDLE_TIMEOUT_SECONDS"] = "1"
     os.environ.update(keys)
     try:
         started = Daemon(tmp_path, http=True)
