@@ -45,6 +45,8 @@ What the helper takes care of:
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import socket
 import threading
@@ -54,6 +56,9 @@ from typing import Callable, Iterable
 import gevent
 from flask import Response, request
 from simple_websocket import ConnectionClosed, Server
+from wsproto.utilities import RemoteProtocolError
+
+from .errors import ApiError
 
 log = logging.getLogger("portald.websocket")
 
@@ -148,8 +153,13 @@ class WebSocket(Server):
         environ = {key: value for key, value in environ.items()
                    if compress or key != "HTTP_SEC_WEBSOCKET_EXTENSIONS"}
         environ["werkzeug.socket"] = self._own
-        super().__init__(environ, subprotocols=list(subprotocols), max_message_size=max_message,
-                         ping_interval=ping_interval)
+        try:
+            super().__init__(environ, subprotocols=list(subprotocols), max_message_size=max_message,
+                             ping_interval=ping_interval)
+        except BaseException:
+            if self._own.owned:
+                self._own.close()
+            raise
         _live.add(self)
 
     @property
@@ -205,8 +215,14 @@ def serve(handler: Callable[[WebSocket], None], subprotocols: Iterable[str] = ()
     ``max_message``: the longest inbound message in bytes (1009 beyond); ``send_timeout``: how long one
     send may wait for a client that does not read; ``compress``: accept permessage-deflate when offered;
     ``ping_interval``: send WebSocket pings and close a client that does not answer (None: off).
-    Call it after every check that may refuse the request with an HTTP error."""
-    ws = WebSocket(request.environ, subprotocols, max_message, send_timeout, compress, ping_interval)
+    Call it after every check that may refuse the request with an HTTP error. A malformed upgrade
+    request is refused like any bad request: 400 ``{"message": ...}`` (426 for a protocol version other
+    than 13), before anything is written."""
+    _check_handshake(request)
+    try:
+        ws = WebSocket(request.environ, subprotocols, max_message, send_timeout, compress, ping_interval)
+    except RemoteProtocolError as exc:  # refused by wsproto before anything was written
+        raise ApiError(f"malformed WebSocket upgrade: {exc}", 400) from None
     try:
         handler(ws)
     except ConnectionClosed:
@@ -222,6 +238,18 @@ def serve(handler: Callable[[WebSocket], None], subprotocols: Iterable[str] = ()
     finally:
         ws.close()
     return _Upgraded()
+
+
+def _check_handshake(req) -> None:
+    """What wsproto would refuse with an exception (a 500 otherwise) checked first, as HTTP errors."""
+    if req.headers.get("Sec-WebSocket-Version", "").strip() != "13":
+        raise ApiError("WebSocket version 13 is the one supported", 426, {"Sec-WebSocket-Version": "13"})
+    try:
+        key = base64.b64decode(req.headers.get("Sec-WebSocket-Key", ""), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 16:
+        raise ApiError("a WebSocket upgrade needs a Sec-WebSocket-Key of 16 bytes in base64", 400)
 
 
 def close_all(code: int = GOING_AWAY, reason: str = "server shutting down") -> int:

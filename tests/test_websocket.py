@@ -169,6 +169,25 @@ def test_no_or_bad_token_is_a_401_before_any_upgrade(daemon, token):
     assert refused.value.status_code == 401
 
 
+@pytest.mark.parametrize("headers,status", [
+    ({"Sec-WebSocket-Version": None}, 426), ({"Sec-WebSocket-Version": "8"}, 426),
+    ({"Sec-WebSocket-Key": None}, 400), ({"Sec-WebSocket-Key": "abc"}, 400),
+    ({"Sec-WebSocket-Key": base64.b64encode(b"x" * 15).decode()}, 400),
+])
+def test_a_malformed_upgrade_is_a_4xx_never_a_500(daemon, headers, status):
+    sent = {**_upgrade_headers(), "Authorization": f"Bearer {daemon.token}", **headers}
+    answer = requests.get(f"{daemon.url}/test/ws/echo", headers={k: v for k, v in sent.items() if v is not None},
+                          timeout=5)
+    assert answer.status_code == status and "message" in answer.json()
+    if status == 426:
+        assert answer.headers["Sec-WebSocket-Version"] == "13"
+    ws = _connect(daemon)  # and the daemon goes on serving WebSockets
+    try:
+        assert _echoes(ws, "x")
+    finally:
+        ws.close()
+
+
 @pytest.mark.parametrize("offered,chosen", [(["binary"], "binary"), (["chat", "webtty"], "webtty"),
                                             (["chat"], None), ([], None)])
 def test_subprotocol_echo(daemon, offered, chosen):
