@@ -6,6 +6,7 @@ used ids; the cap; 401; 403 for an OS user) and the VNC server's lifetime (gone 
 session, after an unused id expires, at daemon shutdown; its password file gone once it started)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -41,8 +42,8 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def xvfb(tmp_path):
+@contextlib.contextmanager
+def running_xvfb():
     """A private Xvfb (first free display number, no TCP): its display name."""
     read_end, write_end = os.pipe()
     proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", f"{WIDTH}x{HEIGHT}x24",
@@ -57,6 +58,12 @@ def xvfb(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture
+def xvfb():
+    with running_xvfb() as display:
+        yield display
 
 
 class Daemon:
@@ -159,30 +166,48 @@ def _name(process: psutil.Process) -> str:
         return ""
 
 
-@pytest.fixture
-def start_daemon(tmp_path):
+@contextlib.contextmanager
+def daemons(folder: Path):
+    """``start(config, sim, tls)`` starts a daemon in ``folder``; at the end every daemon is stopped
+    and whatever x11vnc or Xvfb they left is killed, also when a test failed."""
     started: list[Daemon] = []
     left: list[psutil.Process] = []
 
     def start(config: str = "", sim: bool = False, tls: bool = False) -> Daemon:
-        daemon = Daemon(tmp_path, config, sim, tls)
+        daemon = Daemon(folder, config, sim, tls)
         started.append(daemon)
         return daemon
 
-    yield start
-    for daemon in started:
-        left += daemon.children("x11vnc") + daemon.children("Xvfb")
-        daemon.stop()
-    for process in left:  # never leave a server behind, even when a test failed
-        try:
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
+    try:
+        yield start
+    finally:
+        for daemon in started:
+            left += daemon.children("x11vnc") + daemon.children("Xvfb")
+            daemon.stop()
+        for process in left:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+
+@pytest.fixture
+def start_daemon(tmp_path):
+    with daemons(tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def shared_daemon(tmp_path_factory):
+    """One daemon (the Linux driver on its own Xvfb, send timeout 2 s) for the tests that leave no
+    session behind: starting and stopping a daemon costs seconds."""
+    with running_xvfb() as display, daemons(tmp_path_factory.mktemp("shared")) as start:
+        yield start(linux_config(display, send_timeout_seconds=2), sim=True)
 
 
 def linux_config(display: str, **rdesk) -> str:
     """The Linux board's driver on ``display``. Most tests run it in a ``--sim`` daemon (``[drivers]``
-    picks it there): such a daemon stops in a fraction of the 3 s a Linux-board daemon takes here."""
+    picks it there), which probes none of this machine's other hardware."""
     table = "".join(f"{key} = {value}\n" for key, value in rdesk.items())
     return (f'[drivers]\nrdesk = ["linux.rdesk"]\n[plugins.rdesk]\n{table}'
             f'[plugins.linux.rdesk]\ndisplay = "{display}"\n')
@@ -339,8 +364,8 @@ def test_session_end_to_end_on_xvfb(xvfb, start_daemon):
     assert daemon.upgrade_status(body["id"])[0] == 404  # an id is good for one WebSocket
 
 
-def test_two_sessions_share_the_server_until_the_last_ends(xvfb, start_daemon):
-    daemon = start_daemon(linux_config(xvfb), sim=True)
+def test_two_sessions_share_the_server_until_the_last_ends(shared_daemon):
+    daemon = shared_daemon
     first, second = daemon.config().json(), daemon.config().json()
     assert first["id"] != second["id"] and first["password"] == second["password"]
     assert len(daemon.children("x11vnc")) == 1
@@ -356,10 +381,12 @@ def test_two_sessions_share_the_server_until_the_last_ends(xvfb, start_daemon):
     daemon.wait_no_children("x11vnc")
     third = daemon.config().json()  # a new server, a new password
     assert third["password"] != first["password"]
+    _close(daemon.websocket(third["id"]))
+    daemon.wait_no_children("x11vnc")
 
 
-def test_wrong_password_fails_vnc_authentication(xvfb, start_daemon):
-    daemon = start_daemon(linux_config(xvfb), sim=True)
+def test_wrong_password_fails_vnc_authentication(shared_daemon):
+    daemon = shared_daemon
     body = daemon.config().json()
     wrong = ("x" if body["password"][0] != "x" else "y") + body["password"][1:]
     ws = daemon.websocket(body["id"])
@@ -461,8 +488,8 @@ def _rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def test_a_client_that_stops_reading_costs_no_memory_and_is_dropped(xvfb, start_daemon):
-    daemon = start_daemon(linux_config(xvfb, send_timeout_seconds=2), sim=True)
+def test_a_client_that_stops_reading_costs_no_memory_and_is_dropped(shared_daemon):
+    daemon = shared_daemon  # send_timeout_seconds = 2
     body = daemon.config().json()
     client = RawWs(daemon, body["id"])
     try:
@@ -483,8 +510,8 @@ def test_a_client_that_stops_reading_costs_no_memory_and_is_dropped(xvfb, start_
         client.sock.close()
 
 
-def test_a_vnc_server_that_stops_reading_ends_the_session(xvfb, start_daemon):
-    daemon = start_daemon(linux_config(xvfb, send_timeout_seconds=1), sim=True)
+def test_a_vnc_server_that_stops_reading_ends_the_session(shared_daemon):
+    daemon = shared_daemon  # send_timeout_seconds = 2
     body = daemon.config().json()
     ws = daemon.websocket(body["id"])
     try:
