@@ -349,8 +349,9 @@ def test_session_end_to_end_on_xvfb(xvfb, start_daemon):
     assert body["password"] not in " ".join(argv)
     assert "-localhost" in argv and argv[argv.index("-display") + 1] == xvfb
     secret = argv[argv.index("-passwdfile") + 1]
-    assert secret.startswith("rm:") and not os.path.exists(secret[3:])  # x11vnc read and removed it
-    assert list(daemon.tmp.iterdir()) == []  # and its private folder is gone too
+    assert secret.startswith(f"rm:{daemon.tmp}/portald-rdesk-")
+    assert not os.path.exists(secret[3:])  # x11vnc read and removed it
+    assert not list(daemon.tmp.glob("portald-rdesk-*"))  # and its private folder is gone too
     listening = {c.laddr.ip for c in x11vnc.net_connections("inet") if c.status == psutil.CONN_LISTEN}
     assert listening and listening <= {"127.0.0.1", "::1"}
 
@@ -420,7 +421,7 @@ def test_no_display_is_422(start_daemon, tmp_path):
     assert answer.status_code == 422, answer.text
     assert ":987" in answer.json()["message"]
     assert daemon.children("x11vnc") == []
-    assert list(daemon.tmp.iterdir()) == []  # the password file went with the failed start
+    assert not list(daemon.tmp.glob("portald-rdesk-*"))  # the password file went with the failed start
 
 
 def test_no_x11vnc_is_422(xvfb, start_daemon):
