@@ -35,7 +35,9 @@ What the helper takes care of:
   memory stays bounded) until that timeout, then the socket is closed.
 - **Frames.** ``send(str)`` is a text frame, ``send(bytes)`` a binary one; one send at a time per socket
   (a lock: a reader greenlet and a handler may both send); whole frames (``sendall``). An inbound
-  message longer than ``max_message`` bytes closes the socket with 1009.
+  message longer than ``max_message`` bytes closes the socket with 1009; while ``max_queued`` received
+  messages wait for the handler the socket is not read (simple-websocket alone reads ahead without
+  bound).
 - **Closing.** ``close(code, reason)`` sends the close frame, waits ``CLOSE_GRACE`` seconds for the
   client's answer and then drops the TCP connection; the HTTP connection under it ends too (no
   keep-alive after a WebSocket). ``close_all()`` closes every open WebSocket with 1001 (going away):
@@ -115,7 +117,11 @@ class _SendSocket:
                 timer.close()
         return len(data)
 
+    gate: Callable[[], None] | None = None  # waits while the handler has not taken enough messages
+
     def recv(self, size: int) -> bytes:
+        if self.gate is not None:
+            self.gate()
         return self._sock.recv(size)
 
     def fileno(self) -> int:
@@ -141,7 +147,9 @@ class WebSocket(Server):
     """One accepted WebSocket: ``send``, ``receive(timeout)``, ``close(code, reason)``, ``subprotocol``,
     ``connected``; ``close_code``/``close_message`` after the client closed."""
 
-    def __init__(self, environ, subprotocols, max_message, send_timeout, compress, ping_interval):
+    def __init__(self, environ, subprotocols, max_message, send_timeout, compress, ping_interval, max_queued=32):
+        self.max_queued = max_queued
+        self._room = threading.Event()  # gevent's under patch_all
         raw = _connection_socket(environ)
         self._http_socket = raw
         try:
@@ -150,6 +158,7 @@ class WebSocket(Server):
             sock = raw
         sock.settimeout(None)
         self._own = _SendSocket(sock, send_timeout, owned=sock is not raw)
+        self._own.gate = self._wait_for_room
         environ = {key: value for key, value in environ.items()
                    if compress or key != "HTTP_SEC_WEBSOCKET_EXTENSIONS"}
         environ["werkzeug.socket"] = self._own
@@ -166,6 +175,19 @@ class WebSocket(Server):
     def close_code(self):
         return self.close_reason
 
+    def receive(self, timeout: float | None = None):
+        data = super().receive(timeout)
+        self._room.set()
+        return data
+
+    def _wait_for_room(self) -> None:
+        """In the reader, before each read of the socket: while ``max_queued`` messages wait for the
+        handler, read no more (the client's sends then back up in TCP): memory stays bounded by
+        ``max_queued`` x ``max_message`` however fast a client sends."""
+        while self.connected and len(self.input_buffer) >= self.max_queued:
+            self._room.clear()
+            self._room.wait(1.0)
+
     def close(self, reason: int | None = None, message: str | None = None) -> None:  # type: ignore[override]
         """Send a close frame (unless the socket is closed already), wait for the client's, drop the
         connection. A client that did not read within ``send_timeout`` is dropped at once (no close
@@ -178,6 +200,7 @@ class WebSocket(Server):
                 self.connected = False
         self.connected = False
         self.event.set()  # a receive() waiting wakes up and raises ConnectionClosed
+        self._room.set()  # a reader waiting for room reads on (and sees the close or EOF)
         thread = getattr(self, "thread", None)
         if thread is not None and thread is not threading.current_thread() and not self._own.stalled:
             thread.join(CLOSE_GRACE)
@@ -207,20 +230,24 @@ class _Upgraded(Response):
 
 
 def serve(handler: Callable[[WebSocket], None], subprotocols: Iterable[str] = (), max_message: int = 64 * 1024,
-          send_timeout: float | None = 60.0, compress: bool = True, ping_interval: float | None = None) -> Response:
+          send_timeout: float | None = 60.0, compress: bool = True, ping_interval: float | None = None,
+          max_queued: int = 32) -> Response:
     """Accept the upgrade of the current request and run ``handler(ws)`` until it returns; the socket is
     then closed (1000) if the handler did not close it. Return the result from the view.
 
     ``subprotocols``: the ones this route supports (echo of the first the client offers);
     ``max_message``: the longest inbound message in bytes (1009 beyond); ``send_timeout``: how long one
     send may wait for a client that does not read; ``compress``: accept permessage-deflate when offered;
-    ``ping_interval``: send WebSocket pings and close a client that does not answer (None: off).
+    ``ping_interval``: send WebSocket pings and close a client that does not answer (None: off);
+    ``max_queued``: received messages the handler has not taken yet beyond which the socket is not
+    read (back-pressure on the client: memory is bounded by ``max_queued`` x ``max_message``).
     Call it after every check that may refuse the request with an HTTP error. A malformed upgrade
     request is refused like any bad request: 400 ``{"message": ...}`` (426 for a protocol version other
     than 13), before anything is written."""
     _check_handshake(request)
     try:
-        ws = WebSocket(request.environ, subprotocols, max_message, send_timeout, compress, ping_interval)
+        ws = WebSocket(request.environ, subprotocols, max_message, send_timeout, compress, ping_interval,
+                       max_queued)
     except RemoteProtocolError as exc:  # refused by wsproto before anything was written
         raise ApiError(f"malformed WebSocket upgrade: {exc}", 400) from None
     try:

@@ -9,6 +9,7 @@ import base64
 import os
 import socket
 import ssl
+import threading
 import time
 
 import pytest
@@ -21,6 +22,7 @@ from test_server import Daemon
 
 ECHO_PLUGIN = '''
 """Test drop-in: an echo WebSocket served by portald.websocket."""
+import gevent
 from flask import Blueprint, g
 
 from portald import websocket
@@ -33,6 +35,9 @@ def _echo(ws):
         message = ws.receive(timeout=30)
         if message == "close":
             ws.close(4000, "bye")
+            return
+        if message == "stall":  # a handler that takes nothing for a while
+            gevent.sleep(4)
             return
         if message == "who":
             message = g.identity.user
@@ -207,6 +212,41 @@ def test_a_message_over_the_cap_closes_with_1009(daemon):
         while True:
             ws.receive(timeout=5)
     assert ws.close_reason == 1009
+
+
+def test_a_client_flooding_a_handler_that_does_not_take_its_messages_is_held_back(daemon):
+    ws = _connect(daemon)
+    ws.send("stall")
+    before = _rss_kib(daemon.proc.pid)
+    sent = [0]
+
+    def flood():
+        try:
+            while time.monotonic() < deadline:
+                ws.send("f" * 1000)
+                sent[0] += 1
+        except OSError:
+            pass
+
+    deadline = time.monotonic() + 3
+    flooder = threading.Thread(target=flood, daemon=True)
+    flooder.start()
+    peak = before
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        peak = max(peak, _rss_kib(daemon.proc.pid))
+    flooder.join(timeout=5)
+    try:  # a flooder still blocked in send() (held back) gets out
+        ws.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # closed already: the handler has ended and closed the socket
+        pass
+    flooder.join(timeout=5)
+    assert peak - before < 10 * 1024, (before, peak, sent)
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line for line in status if line.startswith("VmRSS:")).split()[1])
 
 
 def test_the_handler_closes_with_its_code_and_the_connection_ends(daemon):
