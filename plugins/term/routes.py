@@ -28,6 +28,7 @@ from flask import Blueprint, g
 
 from portald import websocket
 from portald.auth.privileges import streaming
+from portald.auth.service import ADMIN_ACCOUNT
 from portald.drivers import DriverError
 from portald.errors import NotSupported
 
@@ -35,7 +36,6 @@ from . import gotty
 
 log = logging.getLogger("portald.plugins.term")
 
-ADMIN_ACCOUNT = 2
 COLUMNS, ROWS = 80, 24  # until the client's first resize
 POLICY, INTERNAL, TRY_LATER = websocket.POLICY_VIOLATION, websocket.INTERNAL_ERROR, websocket.TRY_AGAIN_LATER
 
