@@ -24,7 +24,8 @@ there is taken at once: one WebSocket message per read, not per kernel chunk). C
 to the shell's process group and every process of its session (found in ``/proc/<pid>/stat``), SIGKILL
 to whatever of the session is left after ``hangup_grace_seconds``, the shell reaped, the master closed.
 The session's members are looked up under the configured ``procfs_root``: with a fixture tree there
-(tests of other areas) only the shell's process group is reached.
+(tests of other areas) only the shell's process group is reached. A program that leaves the session on
+purpose (``setsid``, a daemon that double-forks) is not part of it and survives, as after an SSH logout.
 """
 from __future__ import annotations
 
