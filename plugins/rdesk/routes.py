@@ -81,6 +81,13 @@ def relay(ws, port: int, send_timeout: float, connect_timeout: float = 5.0) -> N
         reader.kill()
 
 
+def _account() -> str:
+    """Who asks, as sessions and the log name them: the admin account and an OS account of the
+    same name are two accounts."""
+    caller = identity()
+    return caller.user if caller.method == 0 else f"{caller.user} (m={caller.method})"
+
+
 def blueprint(get_desk: Callable[[], Desk | None], absent: Callable[[], str], settings) -> Blueprint:
     bp = Blueprint("rdesk", __name__, url_prefix="/platform/api/rdesk")
 
@@ -91,7 +98,7 @@ def blueprint(get_desk: Callable[[], Desk | None], absent: Callable[[], str], se
         if desk is None:
             raise ApiError(absent() or "no remote desktop on this machine", 422)
         try:
-            session_id, password = desk.create(identity().user)
+            session_id, password = desk.create(_account())
         except DriverError as exc:
             raise ApiError(str(exc), 422) from None
         return {"id": session_id, "os": desk.driver.os, "password": password}
@@ -105,11 +112,10 @@ def blueprint(get_desk: Callable[[], Desk | None], absent: Callable[[], str], se
             raise NotSupported("no remote desktop on this machine")
         if not websocket.is_upgrade():
             raise ApiError("this URL is a WebSocket (Upgrade: websocket)", 400)
-        port = desk.claim(session_id)
+        who = _account()
+        port = desk.claim(session_id, who)
         if port is None:
             raise NotSupported("no such remote desktop session, or it expired")
-
-        who = identity().user
 
         def run(ws):
             log.info("remote desktop session %s opened by %s", session_id, who)

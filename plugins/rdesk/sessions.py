@@ -2,7 +2,8 @@
 they share, and its lifetime.
 
 - A session id is a random UUID, good for one WebSocket, which must be opened within
-  ``session_seconds`` of the POST; after that, or once used, the id is unknown (404).
+  ``session_seconds`` of the POST, by the same account; after that, once used, or for another
+  account, the id is unknown (404).
 - All sessions share one VNC server, started by the first POST (with a fresh 8-character password)
   and reused by the next ones while it runs (they get the same password: VNC authentication has one
   per server). It stops when its last session ends: the last WebSocket closes, or the last id expires
@@ -42,6 +43,7 @@ class TooMany(DriverError):
 @dataclass
 class _Session:
     expires: float  # time.monotonic() by which the WebSocket must open
+    owner: str  # the account that asked for it
     opened: bool = False
     timer: gevent.Greenlet | None = field(default=None, repr=False)
 
@@ -71,18 +73,21 @@ class Desk:
                 self._port = self.driver.start(password)
                 self._password = password
             session_id = str(uuid.uuid4())
-            session = _Session(time.monotonic() + self.session_seconds)
+            session = _Session(time.monotonic() + self.session_seconds, who)
             session.timer = gevent.spawn_later(self.session_seconds, self._expire, session_id)
             self._sessions[session_id] = session
             log.info("remote desktop session %s for %s (%d open)", session_id, who, len(self._sessions))
             return session_id, self._password
 
-    def claim(self, session_id: str) -> int | None:
+    def claim(self, session_id: str, who: str) -> int | None:
         """Use an id for its WebSocket: the VNC server's port, or None when the id is unknown,
-        expired or used already (or the server is gone)."""
+        expired, used already, or another account's (or the server is gone)."""
         with self._lock:
             session = self._sessions.get(session_id)
             if session is None or session.opened or time.monotonic() >= session.expires:
+                return None
+            if session.owner != who:
+                log.warning("%s tried the remote desktop session of %s", who, session.owner)
                 return None
             if not self.driver.running():
                 self._drop_all()
