@@ -93,13 +93,21 @@ class PluginContext:
         """The driver chosen for ``capability``, or None when no driver probed true."""
         return self._host.drivers.get(capability)
 
-    def blocking(self, helper):
+    def blocking(self, helper, own_thread: bool = False):
         """``helper`` with every method run in the threadpool under the daemon's driver timeout: the
         wrapper the core puts around every ``blocking = True`` driver, for a plugin's own blocking
-        helper (a password hash, a C library call) — the one way a plugin runs blocking work."""
+        helper (a password hash, a C library call) — the one way a plugin runs blocking work. A helper
+        that uses sockets (netlink, D-Bus) says ``own_thread=True`` and gets one thread of its own, so
+        no other blocking work ever runs in a thread that has used a socket (see
+        ``portald.drivers.BlockingDriver``)."""
         from .drivers import BlockingDriver
 
-        return BlockingDriver(helper, self._host.config.driver_timeout_seconds)
+        pool = None
+        if own_thread:
+            from gevent.threadpool import ThreadPool
+
+            pool = ThreadPool(1)
+        return BlockingDriver(helper, self._host.config.driver_timeout_seconds, pool)
 
     def require(self, capability: str):
         """The chosen driver, or the spec's 404 "not supported" when there is none."""

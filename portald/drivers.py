@@ -52,15 +52,20 @@ class BlockingDriver:
     that has used a socket — pyroute2's netlink, D-Bus — hangs the standard library's ``subprocess``
     on its never-closed exec pipe. Put the blocking part in a helper wrapped with ``ctx.blocking`` and
     run commands through ``ctx.runner`` on the event loop (``plugins/boards/linux/net_netlink.py``).
+    For the same reason a helper that uses sockets takes a thread of its own
+    (``ctx.blocking(helper, own_thread=True)``): in the shared pool, its thread would later run someone
+    else's subprocess — python-pam loading libpam runs ``ldconfig`` — and hang that (an OS-account
+    login never answered on a Linux board whose netlink driver had probed).
     """
 
-    def __init__(self, driver, timeout: float = 5.0):
+    def __init__(self, driver, timeout: float = 5.0, pool=None):
         import gevent.lock
 
         self._driver = driver
         self._timeout = float(getattr(driver, "timeout_seconds", None) or timeout)
         self._lock = gevent.lock.Semaphore()
         self._stuck = None
+        self._pool = pool  # None: the hub's threadpool, shared with every other blocking call
 
     @property
     def wrapped(self):
@@ -79,7 +84,8 @@ class BlockingDriver:
             with self._lock:
                 if self._stuck is not None and not self._stuck.ready():
                     raise OSError(errno.EBUSY, f"{self.name} is still not answering an earlier request")
-                result = gevent.get_hub().threadpool.spawn(value, *args, **kwargs)
+                pool = self._pool if self._pool is not None else gevent.get_hub().threadpool  # (an idle pool is falsy)
+                result = pool.spawn(value, *args, **kwargs)
                 try:
                     return result.get(timeout=self._timeout)
                 except gevent.Timeout:

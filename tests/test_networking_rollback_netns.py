@@ -212,3 +212,13 @@ def test_a_change_confirmed_over_the_new_path_stays(net_daemon):
     time.sleep(WINDOW + 1)
     assert net.device_addresses() == [f"{net.new}.2/24"], answer
     assert net.call("GET", f"{net.new}.2", "/platform/api/ping", timeout=1).get("status") == 200
+
+
+def test_an_os_account_logs_in_on_a_linux_board_whose_netlink_driver_probed(net_daemon, os_user_factory):
+    """The netlink driver's sockets live in a thread of their own: in the shared pool, the thread that
+    had used one later ran python-pam's ldconfig and hung, so OS-account logins never answered."""
+    net, daemon = net_daemon
+    user = os_user_factory()
+    answer = net.call("POST", f"{net.old}.2", "/auth/login?m=0", {"username": user.name, "password": user.password},
+                      timeout=15)
+    assert answer.get("status") == 200, answer

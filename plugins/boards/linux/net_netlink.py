@@ -659,7 +659,8 @@ class NetlinkNetworkingDriver:
         self.settings = settings
         self.runner = ctx.runner
         self.store = PersistentStore.from_settings(settings)
-        self.io = ctx.blocking(NetlinkIO(ctx.paths, settings, self.store))
+        # a thread of its own: pyroute2's sockets must never share a thread with others' subprocesses
+        self.io = ctx.blocking(NetlinkIO(ctx.paths, settings, self.store), own_thread=True)
 
     def probe(self) -> bool:
         self.absent_reason = self.io.probe()
