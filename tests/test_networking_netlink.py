@@ -42,11 +42,13 @@ HELPER = textwrap.dedent("""
     from portald.context import Paths
     from portald.drivers import BlockingDriver, DriverError
     from portald.runner import CommandRunner
+    from gevent.threadpool import ThreadPool
     from portald_plugins.boards.linux.networking import Settings
     from portald_plugins.boards.linux.net_netlink import NetlinkNetworkingDriver
     request = json.load(sys.stdin)
     ctx = types.SimpleNamespace(paths=Paths("/sys", "/proc", "/dev"), runner=CommandRunner(),
-                                blocking=lambda helper: BlockingDriver(helper, 5.0))
+                                blocking=lambda helper, own_thread=False: BlockingDriver(
+                                    helper, 5.0, ThreadPool(1) if own_thread else None))
     driver = NetlinkNetworkingDriver(ctx, Settings(**request["settings"]))
     try:
         result = getattr(driver, request["method"])(*request["args"])

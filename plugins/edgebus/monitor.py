@@ -38,7 +38,6 @@ import logging
 import os
 import time
 
-import paho.mqtt.client as mqtt
 import psutil
 
 SYS = "$SYS/broker/"
@@ -114,6 +113,8 @@ class SysMonitor:
         self.host, self.port, self.log = host, port, log
         self._values: dict[str, str] = {}
         self.connected = False
+        import paho.mqtt.client as mqtt  # loaded when the broker is enabled, not with every daemon
+
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"portald-edgebus-{os.getpid()}",
                              protocol=mqtt.MQTTv311, clean_session=True)
         client.username_pw_set(username, password)

@@ -27,7 +27,6 @@ from typing import Callable
 import gevent
 from gevent import socket
 
-from . import decode
 
 log = logging.getLogger("portald.plugins.snmptrap")
 
@@ -92,6 +91,8 @@ class Receiver:
         return outcome
 
     def _outcome(self, datagram: bytes, source: str) -> str:
+        from . import decode  # pysnmp and pyasn1 load with the first datagram, not with the daemon
+
         if not self._take_token():
             return "rateLimited"
         try:
