@@ -86,6 +86,16 @@ class NoDelayWSGIServer(WSGIServer):
         super().__init__(*args, **kwargs)
         self.open_per_client: dict[str, int] = {}
         self.notes = RateLimitedLog(log)
+        self.awaiting_request: set = set()  # handlers waiting for a request line (idle keep-alives)
+
+    def hang_up_idle(self) -> None:
+        """At stop: end the connections that wait for a request (a keep-alive between requests, a
+        client that never sent one), so that the stop waits only for requests in progress."""
+        for handler in list(self.awaiting_request):
+            try:
+                handler.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def do_read(self):
         accepted = super().do_read()
@@ -222,14 +232,21 @@ class QuietHandler(WSGIHandler):
     deadline: HeadDeadline | None = None  # running while a request head is awaited (set by the server)
 
     def read_requestline(self):
-        timeout = self.server.request_timeout if isinstance(self.server, NoDelayWSGIServer) else None
-        if self.deadline is None and timeout:
-            # a keep-alive request after the first: it may start within the idle limit, then its
-            # head must be complete within the deadline from its first byte
-            if not self.rfile.peek(1):
-                return ""
-            self.deadline = HeadDeadline.start_new(timeout)
-        return super().read_requestline()
+        ours = isinstance(self.server, NoDelayWSGIServer)
+        if ours:
+            self.server.awaiting_request.add(self)
+        try:
+            timeout = self.server.request_timeout if ours else None
+            if self.deadline is None and timeout:
+                # a keep-alive request after the first: it may start within the idle limit, then its
+                # head must be complete within the deadline from its first byte
+                if not self.rfile.peek(1):
+                    return ""
+                self.deadline = HeadDeadline.start_new(timeout)
+            return super().read_requestline()
+        finally:
+            if ours:
+                self.server.awaiting_request.discard(self)
 
     def read_request(self, raw_requestline):
         try:
@@ -321,6 +338,8 @@ def serve(app, config: Config, on_ready=None, tls_pair: KeyPair | None = None) -
     from . import websocket
 
     websocket.close_all()  # open WebSockets get their close frame (1001) instead of a cut after STOP_TIMEOUT
+    server.close()  # no new connections; then idle ones end at once, requests in progress get STOP_TIMEOUT
+    server.hang_up_idle()
     server.stop(timeout=STOP_TIMEOUT)
     app.extensions["portald"].shutdown()
     log.info("stopped")

@@ -146,7 +146,8 @@ def test_plain_http_walkthrough_and_clean_sigterm(start_daemon):
     hwmon = daemon.get("/platform/api/hwmon", headers=headers)
     assert hwmon.status_code == 200 and hwmon.json()["temperature"][0]["name"] == "CPU"
     assert daemon.get("/edgehub/api/profile", headers=headers).json()["hwmon"] == 1
-    assert daemon.stop() < 5
+    # the session's keep-alive connection is idle: the stop ends it at once instead of waiting it out
+    assert daemon.stop() < 2
     assert daemon.proc.returncode == 0
 
 
