@@ -161,6 +161,7 @@ class Link:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._idle = False
+        self._backlog = False
         self._stop = False
         self._dccs_cache: tuple | None = None
         self._inflight: dict[int, int] = {}  # mid -> row id
@@ -308,6 +309,7 @@ class Link:
         log.info("EdgeHub link: connected to %s:%d as %s", endpoint.host, endpoint.port, endpoint.client_id)
         self._inflight.clear()
         self._last_sent = 0
+        self._backlog = True  # whatever the outbox holds goes out first
         self._profile_digest = ""
         renew_at = None
         if endpoint.expires is not None:
@@ -317,8 +319,9 @@ class Link:
                 self._publish_profile(client, endpoint)
                 self._pump(client, endpoint)
                 self._idle = True  # before looking at _data: a commit after this look pokes the socket
-                busy = (self._data.is_set() and len(self._inflight) < self.settings.inflight_window) \
-                    or self._restart or self._stop or not self.enabled
+                room = len(self._inflight) < self.settings.inflight_window
+                busy = ((self._data.is_set() or self._backlog) and room) or self._restart or self._stop \
+                    or not self.enabled
                 rc = network_io(client, 0 if busy else IDLE_SECONDS, self._wake_r)
                 self._idle = False
                 if rc != mqtt.MQTT_ERR_SUCCESS or flags["lost"]:
@@ -337,11 +340,17 @@ class Link:
         return up_since
 
     def _pump(self, client, endpoint: Endpoint) -> None:
+        """Send what the outbox has beyond the last row sent, as far as the window allows; nothing to do
+        (no new commit, no backlog left) costs no outbox read."""
+        if not (self._data.is_set() or self._backlog):
+            return
         room = self.settings.inflight_window - len(self._inflight)
         if room <= 0:
             return
         self._data.clear()
-        for row_id, topic, payload in self.outbox.pending(self._last_sent, room):
+        rows = self.outbox.pending(self._last_sent, room)
+        self._backlog = len(rows) == room
+        for row_id, topic, payload in rows:
             self._last_sent = row_id
             if row_id in self._acked:
                 continue

@@ -84,6 +84,8 @@ class Outbox:
         """Queued messages with an id above ``after_id``, oldest first (acknowledged ones may still be
         among them until their delete is committed; the caller skips what it knows is acknowledged)."""
         with self._cond:
+            if self.depth <= 0:
+                return []
             if self._tail_floor is not None and after_id + 1 >= self._tail_floor:
                 start = bisect.bisect_right(self._tail, after_id, key=lambda row: row[0])
                 return self._tail[start:start + limit]
