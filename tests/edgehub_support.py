@@ -210,33 +210,53 @@ class Subscriber:
         self.client.disconnect()
 
 
-# -- a DCCS stub -------------------------------------------------------------------------------------
-class Dccs:
-    """``GET /v1/serviceCredentials/<key>`` answers ``credentials`` (``None``: 404); counts requests."""
+# -- HTTP stubs (the DCCS, a provisioning service) -----------------------------------------------
+class JsonStub:
+    """A stdlib HTTP server on 127.0.0.1: every GET and POST is recorded in ``requests`` as (method, path,
+    Authorization header, JSON body or None) and answered ``answer`` — (status, JSON document) — or what
+    ``respond(request)`` returns."""
 
-    def __init__(self):
-        self.credentials: dict | None = None
-        self.requests: list[str] = []
+    def __init__(self, path: str = ""):
+        self.answer: tuple[int, object] = (404, {})
+        self.requests: list[tuple[str, str, str | None, object]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer.requests.append(self.path)
-                body = json.dumps(outer.credentials).encode() if outer.credentials else b"{}"
-                self.send_response(200 if outer.credentials else 404)
+            def _serve(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                request = (self.command, self.path, self.headers.get("Authorization"), body)
+                outer.requests.append(request)
+                status, doc = outer.respond(request)
+                data = json.dumps(doc).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(data)
+
+            do_GET = do_POST = _serve
 
             def log_message(self, *args):
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def respond(self, request) -> tuple[int, object]:
+        return self.answer
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Dccs(JsonStub):
+    """``GET /v1/serviceCredentials/<key>`` answers ``credentials`` (``None``: 404)."""
+
+    credentials: dict | None = None
+
+    def respond(self, request):
+        return (200, self.credentials) if self.credentials else (404, {})

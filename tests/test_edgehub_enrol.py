@@ -5,15 +5,13 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from conftest import admin_token, bearer
-from edgehub_support import Mosquitto, Pki, free_port, started, wait_for  # noqa: F401
+from edgehub_support import JsonStub, Mosquitto, Pki, free_port, started, wait_for  # noqa: F401
 
 API = "/edgehub/api"
 TOKEN = ".".join(base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
@@ -66,48 +64,16 @@ def test_pem_and_bootstrap_need_a_token(client):
     assert client.put(f"{API}/bootstrap/config", json={"tenantToken": TOKEN}).status_code == 401
 
 
-class Provisioning:
-    """Answers ``answer`` (status, JSON) to POSTs; records what it got."""
-
-    def __init__(self):
-        self.answer = (200, {})
-        self.got: list[tuple[str, dict]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                outer.got.append((self.headers.get("Authorization"), json.loads(self.rfile.read(length))))
-                status, doc = outer.answer
-                body = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/enrol"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_bootstrap_enrols_and_connects(make_app, tmp_path, started):
     broker = started(Mosquitto(tmp_path / "broker").start())
-    service = started(Provisioning())
+    service = started(JsonStub("/enrol"))
     service.answer = (200, {"mqttHost": "127.0.0.1", "mqttPort": broker.port, "uuid": "enrolled-1",
                             "username": "u", "password": "from-the-cloud"})
     app = make_app(plugins={"edgehub": {"provisioning_url": service.url, "backoff_base_seconds": 0.05}})
     client = app.test_client()
     headers = bearer(admin_token(client))
     assert client.put(f"{API}/bootstrap/config", headers=headers, json={"tenantToken": TOKEN}).status_code == 201
-    authorization, device = service.got[0]
+    _method, _path, authorization, device = service.requests[0]
     assert authorization == f"Bearer {TOKEN}" and set(device) == {"mac", "deviceId", "model"}
     assert client.get(f"{API}/conncfg", headers=headers).get_json()["password"] == "********"
     wait_for(lambda: client.get(f"{API}/connection", headers=headers).get_json()["status"] == "connected")
