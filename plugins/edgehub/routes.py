@@ -22,7 +22,6 @@ from portald.validation import json_body
 
 from . import bootstrap
 from . import conncfg as cc
-from . import pem
 from .macaddr import mac_address
 
 OPS = ("connect", "disconnect")
@@ -125,6 +124,8 @@ def blueprint(service) -> Blueprint:
 
     @bp.post("/pem/temp")
     def pem_temp():
+        from . import pem  # cryptography loads with the first upload, not with every daemon
+
         upload = request.files.get("file")
         if upload is None:
             raise ApiError('the body must be multipart/form-data with a "file" field', 422)

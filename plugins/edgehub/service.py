@@ -47,9 +47,10 @@ class EdgeHub:
         """The app is registered: the profile can be built, and a link enabled before a restart
         reconnects by itself."""
         self.app = app
-        self.refresh_profile()
         if (self.state.read_json(LINK_FILE) or {}).get("enabled"):
             log.info("EdgeHub: the link was enabled before the restart; connecting")
+            # (only then: building the profile starts every capability's sampler)
+            self.refresh_profile()
             self.link.set_enabled(True)
 
     def set_enabled(self, enabled: bool) -> None:
