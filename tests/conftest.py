@@ -109,6 +109,15 @@ def assert_each_answers(client, calls, status: int, headers: dict | None = None)
         assert response.get_json()["Code"] == status, (method, url)
 
 
+def os_user_headers(client, user) -> dict:
+    """Log ``user`` (an ``os_user_factory`` account) in through PAM (m=0): its bearer headers (the
+    cookie the login set is dropped, so the headers alone speak for the user)."""
+    logged_in = login(client, user.name, user.password, m=0)
+    assert logged_in.status_code == 200, logged_in.get_json()
+    client.delete_cookie("jwt")
+    return bearer(logged_in.get_json()["token"])
+
+
 def admin_token(client) -> str:
     """Log in as admin, change the default password, log in again: a token good for everything."""
     first = login(client, "admin", "p@ssw0rd")

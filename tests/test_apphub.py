@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from conftest import admin_token, assert_each_answers, bearer, login
+from conftest import admin_token, assert_each_answers, bearer, os_user_headers
 from test_services import FakeSystemdBus
 
 STATUS, SERVICE, LOG = "/edgehub/api/apphub/status", "/edgehub/api/apphub/service", "/edgehub/api/apphub/log/config"
@@ -187,11 +187,7 @@ def test_every_endpoint_needs_a_token(client):
 
 
 def test_an_os_user_reads_the_status_but_cannot_write(client, admin_headers, os_user_factory, log_file):
-    user = os_user_factory()
-    logged_in = login(client, user.name, user.password, m=0)
-    assert logged_in.status_code == 200, logged_in.get_json()
-    client.delete_cookie("jwt")
-    headers = bearer(logged_in.get_json()["token"])
+    headers = os_user_headers(client, os_user_factory())
     assert _status(client, headers) == "running"
     assert_each_answers(client, [("put", SERVICE, {"action": "stop"}), ("put", LOG, {"logFile": True})], 403, headers)
     assert _status(client, admin_headers) == "running" and not log_file.exists()

@@ -24,7 +24,7 @@ import paho.mqtt.client as mqtt
 import psutil
 import pytest
 
-from conftest import admin_token, assert_each_answers, bearer, login
+from conftest import admin_token, assert_each_answers, bearer, login, os_user_headers
 from portald_plugins.edgebus.monitor import FIELDS, broker_status
 
 STATUS, CONFIG = "/edgehub/api/edgebus/status", "/edgehub/api/edgebus/config"
@@ -295,11 +295,7 @@ def test_a_non_json_config_body_is_400(client, admin_headers):
 
 
 def test_an_os_user_reads_the_status_but_cannot_switch(client, admin_headers, os_user_factory, tmp_path):
-    user = os_user_factory()
-    logged_in = login(client, user.name, user.password, m=0)
-    assert logged_in.status_code == 200, logged_in.get_json()
-    client.delete_cookie("jwt")
-    headers = bearer(logged_in.get_json()["token"])
+    headers = os_user_headers(client, os_user_factory())
     assert client.get(STATUS, headers=headers).status_code == 200
     assert_each_answers(client, [("put", CONFIG, {"enabled": True})], 403, headers)
     assert _status(client, admin_headers)["enabled"] is False and _brokers(str(tmp_path)) == []
