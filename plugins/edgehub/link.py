@@ -47,9 +47,20 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-import paho.mqtt.client as mqtt
-
 from . import conncfg as cc
+
+
+class _Paho:
+    """``paho.mqtt.client``, imported on first use: a daemon whose link was never enabled does not
+    carry paho (about 1.8 MiB)."""
+
+    def __getattr__(self, name: str):
+        import paho.mqtt.client as real
+
+        return getattr(real, name)
+
+
+mqtt = _Paho()
 
 log = logging.getLogger("portald.plugins.edgehub.link")
 
