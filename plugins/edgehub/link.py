@@ -65,6 +65,7 @@ mqtt = _Paho()
 log = logging.getLogger("portald.plugins.edgehub.link")
 
 
+FD_SETSIZE = 1024  # select() takes no descriptor at or above it
 IDLE_SECONDS = 1.0  # the longest the link sleeps when nothing happens (timers: keepalive, profile, SAS)
 
 
@@ -78,8 +79,7 @@ def network_io(client: mqtt.Client, timeout: float, wake: socket.socket | None =
     if pending is not None and pending():
         timeout = 0
     try:
-        readable, writable, _ = select.select([sock] if wake is None else [sock, wake],
-                                              [sock] if client.want_write() else [], [], timeout)
+        readable, writable = _ready(sock, wake, client.want_write(), timeout)
     except (OSError, ValueError, TypeError):
         return mqtt.MQTT_ERR_CONN_LOST
     if wake is not None and wake in readable:
@@ -96,6 +96,26 @@ def network_io(client: mqtt.Client, timeout: float, wake: socket.socket | None =
         if rc != mqtt.MQTT_ERR_SUCCESS:
             return rc
     return client.loop_misc()
+
+
+def _ready(sock, wake, want_write: bool, timeout: float) -> tuple[list, list]:
+    """The readable and writable ones of ``sock`` (and ``wake``). ``select`` (a plain syscall at timeout
+    0 under gevent) while both descriptors are below FD_SETSIZE; ``poll`` beyond it, where ``select``
+    raises "filedescriptor out of range" (a busy daemon, or hundreds of links in one process)."""
+    socks = [sock] if wake is None else [sock, wake]
+    if max(s.fileno() for s in socks) < FD_SETSIZE:
+        readable, writable, _ = select.select(socks, [sock] if want_write else [], [], timeout)
+        return readable, writable
+    poller = select.poll()
+    for s in socks:
+        poller.register(s, select.POLLIN | (select.POLLOUT if want_write and s is sock else 0))
+    by_fd = {s.fileno(): s for s in socks}
+    # gevent's poll only sees events while the hub runs: a timeout of 0 would never report any
+    events = poller.poll(max(timeout, 0.001) * 1000)
+    gone = select.POLLIN | select.POLLERR | select.POLLHUP | select.POLLNVAL  # loop_read() says what happened
+    readable = [by_fd[fd] for fd, ev in events if ev & gone]
+    writable = [by_fd[fd] for fd, ev in events if ev & select.POLLOUT]
+    return readable, writable
 
 
 class LinkError(Exception):
