@@ -13,7 +13,11 @@ which gevent patches, so it never blocks the hub) connects, delivers the outbox,
   given CA certificates, a client certificate/key, or no verification when ``skipCertVerify``.
 * **Reconnect.** Exponential backoff with full jitter: a wait drawn uniformly from
   ``[0, min(backoff_max, backoff_base * 2**failures))``; a connection that lasted ``stable_seconds``
-  resets ``failures``. More than ``storm_threshold`` connection losses within ``storm_window_seconds``
+  resets ``failures``. The first attempt after a connection that was up drops waits at least a draw
+  from ``[0, reconnect_spread_seconds)`` (capped by ``backoff_max``): a broker restart drops every
+  device at once, and a window that does not depend on the fleet's size spreads any fleet to about
+  1/window of it per second (15 s: ~7 %/s; 1 s base alone: ~30 %/s) while one device is back within
+  it. More than ``storm_threshold`` connection losses within ``storm_window_seconds``
   is a connection storm: ``stormDetected`` becomes true and every wait is drawn from the whole
   ``[0, storm_backoff_seconds)``, until a connection has stayed up for a whole window. New tag data
   never cuts a wait short (only enabling, a new setting or stopping does).
@@ -276,7 +280,7 @@ class Link:
                     self._failures = 0
             self._failures += 1
             self._since_fetch += 1
-            self._wait(self._backoff())
+            self._wait(self._backoff(lost=up_since is not None))
 
     def _note_error(self, message: str) -> None:
         if "revoked" in message.lower():
@@ -296,12 +300,16 @@ class Link:
                         len(self._losses), window)
             self.storm_detected = True
 
-    def _backoff(self) -> float:
+    def _backoff(self, lost: bool = False) -> float:
+        """The wait before the next attempt; ``lost``: the connection was up and dropped (a broker
+        restart drops the whole fleet at once, so its first attempt is spread over a fixed window)."""
         if self.storm_detected:
             return random.uniform(0, self.settings.storm_backoff_seconds)
         settings = self.settings
-        ceiling = min(settings.backoff_max_seconds, settings.backoff_base_seconds * 2 ** min(self._failures, 30))
-        return random.uniform(0, ceiling)
+        ceiling = settings.backoff_base_seconds * 2 ** min(self._failures, 30)
+        if lost:
+            ceiling = max(ceiling, settings.reconnect_spread_seconds)
+        return random.uniform(0, min(settings.backoff_max_seconds, ceiling))
 
     def _wait(self, seconds: float) -> None:
         self._wake.wait(seconds)
