@@ -260,6 +260,9 @@ class Link:
                 self._wake.wait(1.0)
                 self._wake.clear()
                 continue
+            # a change before this attempt is seen by it (the session reads the flags); left set, the
+            # enabling's wake-up would cut the first backoff after the first lost connection to nothing
+            self._wake.clear()
             up_since = None
             try:
                 up_since = self._session()
