@@ -13,12 +13,12 @@ which gevent patches, so it never blocks the hub) connects, delivers the outbox,
   given CA certificates, a client certificate/key, or no verification when ``skipCertVerify``.
 * **Reconnect.** Exponential backoff with full jitter: a wait drawn uniformly from
   ``[0, min(backoff_max, backoff_base * 2**failures))``; a connection that lasted ``stable_seconds``
-  resets ``failures``. The first attempt after a connection that was up drops waits at least a draw
-  from ``[0, reconnect_spread_seconds)`` (capped by ``backoff_max``): a broker restart drops every
-  device at once, and a window that does not depend on the fleet's size spreads any fleet to about
-  1/window of it per second (15 s: ~7 %/s; 1 s base alone: ~30 %/s) while one device is back within
-  it. More than ``storm_threshold`` connection losses within ``storm_window_seconds``
-  is a connection storm: ``stormDetected`` becomes true and every wait is drawn from the whole
+  resets ``failures``. After a connection that was up drops, each attempt until one succeeds draws
+  from at least ``[0, reconnect_spread_seconds)`` (capped by ``backoff_max``): a broker restart drops
+  every device at once, and a window that does not depend on the fleet's size spreads any fleet to
+  about 1/window of it per second (15 s: ~7 %/s; the 1 s base alone: ~30 %/s) while one device is back
+  within it. More than ``storm_threshold`` connection losses within ``storm_window_seconds`` is a
+  connection storm: ``stormDetected`` becomes true and every wait is drawn from the whole
   ``[0, storm_backoff_seconds)``, until a connection has stayed up for a whole window. New tag data
   never cuts a wait short (only enabling, a new setting or stopping does).
 * **certRevoked.** True when the broker's TLS alert says the client certificate is revoked (OpenSSL's
@@ -188,6 +188,7 @@ class Link:
         self.attempts = 0
         self._failures = 0
         self._since_fetch = 0  # failed connections since the DCCS credentials were fetched
+        self._dropped = False  # a connection that was up dropped, and none has come up since
         self._losses: deque[float] = deque()
         self._wake = threading.Event()  # a control change: enable, disable, new setting, stop
         self._data = threading.Event()  # the outbox committed new messages (never cuts a backoff short)
@@ -216,6 +217,7 @@ class Link:
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
         self._failures = 0
+        self._dropped = False
         self._dccs_cache = None
         self._wake.set()
         self._poke()
@@ -283,7 +285,8 @@ class Link:
                     self._failures = 0
             self._failures += 1
             self._since_fetch += 1
-            self._wait(self._backoff(lost=up_since is not None))
+            self._dropped = self._dropped or up_since is not None
+            self._wait(self._backoff(lost=self._dropped))
 
     def _note_error(self, message: str) -> None:
         if "revoked" in message.lower():
@@ -304,8 +307,9 @@ class Link:
             self.storm_detected = True
 
     def _backoff(self, lost: bool = False) -> float:
-        """The wait before the next attempt; ``lost``: the connection was up and dropped (a broker
-        restart drops the whole fleet at once, so its first attempt is spread over a fixed window)."""
+        """The wait before the next attempt; ``lost``: a connection was up and dropped, and none came up
+        since (a broker restart drops the whole fleet at once: each attempt until it is back is spread
+        over a fixed window, not only the first, or the ones refused early bunch up again)."""
         if self.storm_detected:
             return random.uniform(0, self.settings.storm_backoff_seconds)
         settings = self.settings
@@ -347,6 +351,7 @@ class Link:
         up_since = time.monotonic()
         self.connected, self.cert_revoked, self.last_error = True, False, ""
         self.connects += 1
+        self._dropped = False
         self._since_fetch = 0
         log.info("EdgeHub link: connected to %s:%d as %s", endpoint.host, endpoint.port, endpoint.client_id)
         self._inflight.clear()
