@@ -13,6 +13,10 @@ a ``mosquitto_sub`` with a persistent session vs queued), and the broker's CPU w
 Everything on 127.0.0.1.
 
     .venv/bin/python bench/fleet.py [--devices 2000] [--messages 10] [--outage 1.0] [--json]
+        [--backoff-base S] [--reconnect-spread S]
+
+500 and more links in one process need the link's ``poll()`` path: their sockets are numbered above
+select()'s FD_SETSIZE (1024), which select() refuses ("filedescriptor out of range").
 """
 from gevent import monkey
 
@@ -73,12 +77,15 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--outage", type=float, default=1.0)
     parser.add_argument("--backoff-base", type=float, help="[plugins.edgehub] backoff_base_seconds (default: the default)")
+    parser.add_argument("--reconnect-spread", type=float,
+                        help="[plugins.edgehub] reconnect_spread_seconds (default: the default)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     logging.getLogger("portald").setLevel(logging.ERROR)  # 2,000 links each saying "connection refused"
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # ~4 descriptors per device, and the broker's
-    settings = Settings(**({} if args.backoff_base is None else {"backoff_base_seconds": args.backoff_base}))
+    overrides = {"backoff_base_seconds": args.backoff_base, "reconnect_spread_seconds": args.reconnect_spread}
+    settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
     half = args.messages // 2
     with tempfile.TemporaryDirectory(prefix="edgehub-fleet-") as tmp:
         workdir = Path(tmp)
@@ -163,7 +170,8 @@ def main() -> int:
         "messages": wanted, "received_unique": len(received), "lost": wanted - len(received),
         "duplicates": duplicates, "broker_cpu_seconds_total": round(broker_cpu, 1),
         "settings": {"backoff_base_seconds": settings.backoff_base_seconds,
-                     "backoff_max_seconds": settings.backoff_max_seconds},
+                     "backoff_max_seconds": settings.backoff_max_seconds,
+                     "reconnect_spread_seconds": settings.reconnect_spread_seconds},
     }
     print(json.dumps(result, indent=None if args.json else 1))
     return 1 if result["lost"] else 0
