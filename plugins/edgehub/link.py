@@ -14,8 +14,8 @@ which gevent patches, so it never blocks the hub) connects, delivers the outbox,
 * **Reconnect.** Exponential backoff with full jitter: a wait drawn uniformly from
   ``[0, min(backoff_max, backoff_base * 2**failures))``; a connection that lasted ``stable_seconds``
   resets ``failures``. After a connection that was up drops, each attempt until one succeeds draws
-  from at least ``[0, reconnect_spread_seconds)`` (capped by ``backoff_max``): a broker restart drops
-  every device at once, and a window that does not depend on the fleet's size spreads any fleet to
+  from at least ``[0, reconnect_spread_seconds * 2**(failures-1))`` (capped by ``backoff_max``): a
+  broker restart drops every device at once, and a window that does not depend on the fleet's size spreads any fleet to
   about 1/window of it per second (15 s: ~7 %/s; the 1 s base alone: ~30 %/s) while one device is back
   within it. More than ``storm_threshold`` connection losses within ``storm_window_seconds`` is a
   connection storm: ``stormDetected`` becomes true and every wait is drawn from the whole
@@ -314,8 +314,8 @@ class Link:
             return random.uniform(0, self.settings.storm_backoff_seconds)
         settings = self.settings
         ceiling = settings.backoff_base_seconds * 2 ** min(self._failures, 30)
-        if lost:
-            ceiling = max(ceiling, settings.reconnect_spread_seconds)
+        if lost:  # the window doubles too: attempts refused during a longer outage must not bunch up
+            ceiling = max(ceiling, settings.reconnect_spread_seconds * 2 ** min(max(self._failures - 1, 0), 30))
         return random.uniform(0, min(settings.backoff_max_seconds, ceiling))
 
     def _wait(self, seconds: float) -> None:
