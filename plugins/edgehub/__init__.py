@@ -32,7 +32,7 @@ class Settings(_Settings):
     backoff_base_seconds: float = Field(1.0, gt=0, le=3600)
     backoff_max_seconds: float = Field(120.0, gt=0, le=86400)
     stable_seconds: float = Field(60.0, ge=0, le=86400)
-    # the first reconnect after a dropped connection: at least a draw from [0, this) (spreads a fleet)
+    # after a dropped connection each attempt draws from at least [0, this * 2^(failures-1)) (spreads a fleet)
     reconnect_spread_seconds: float = Field(15.0, ge=0, le=3600)
     # connection storm: more than storm_threshold losses within storm_window_seconds
     storm_threshold: int = Field(10, ge=1, le=100_000)

@@ -15,10 +15,10 @@ which gevent patches, so it never blocks the hub) connects, delivers the outbox,
   ``[0, min(backoff_max, backoff_base * 2**failures))``; a connection that lasted ``stable_seconds``
   resets ``failures``. After a connection that was up drops, each attempt until one succeeds draws
   from at least ``[0, reconnect_spread_seconds * 2**(failures-1))`` (capped by ``backoff_max``): a
-  broker restart drops every device at once, and a window that does not depend on the fleet's size spreads any fleet to
-  about 1/window of it per second (15 s: ~7 %/s; the 1 s base alone: ~30 %/s) while one device is back
-  within it. More than ``storm_threshold`` connection losses within ``storm_window_seconds`` is a
-  connection storm: ``stormDetected`` becomes true and every wait is drawn from the whole
+  broker restart drops every device at once, and a window that does not depend on the fleet's size
+  spreads any fleet to about 1/window of it per second (15 s: ~7 %/s; the 1 s base alone: ~30 %/s)
+  while one device is back within it. More than ``storm_threshold`` connection losses within
+  ``storm_window_seconds`` is a connection storm: ``stormDetected`` becomes true and every wait is drawn from the whole
   ``[0, storm_backoff_seconds)``, until a connection has stayed up for a whole window. New tag data
   never cuts a wait short (only enabling, a new setting or stopping does).
 * **certRevoked.** True when the broker's TLS alert says the client certificate is revoked (OpenSSL's
