@@ -107,17 +107,21 @@ class Unavailable(ApiError):
 
 
 @contextmanager
-def hardware_errors(area: str, what: str):
+def hardware_errors(area: str, what: str, status: int | None = None):
     """Turn what hardware refuses (``OSError``, ``portald.drivers.DriverError``) into the area's
-    ``{"errors": {area: "<what>: <reason>"}}`` 422, the spec's "applied but got errors"."""
+    ``{"errors": {area: "<what>: <reason>"}}`` 422 (or ``status``), the spec's "applied but got errors"."""
     from .drivers import DriverError
 
     try:
         yield
     except OSError as exc:
-        raise AreaError(area, f"{what}: {exc.strerror or exc}") from None
+        raise AreaError(area, _with_reason(what, exc.strerror or str(exc)), status) from None
     except DriverError as exc:
-        raise AreaError(area, f"{what}: {exc}") from None
+        raise AreaError(area, _with_reason(what, str(exc)), status) from None
+
+
+def _with_reason(what: str, reason: str) -> str:
+    return f"{what}: {reason}" if reason else what
 
 
 def _render(err: ApiError):

@@ -34,8 +34,8 @@ from portald import events
 from portald.app_context import identity
 from portald.auth.privileges import streaming
 from portald.change_window import NoSuchChange
-from portald.drivers import DriverError, NotFound
-from portald.errors import AreaError
+from portald.drivers import NotFound
+from portald.errors import AreaError, hardware_errors
 from portald.events import served
 from portald.validation import Body, parse_body
 
@@ -52,11 +52,6 @@ class RouteBody(Body):
     sortedGUIDList: list[str] | None = Field(None, max_length=256)
 
 
-def _refused(area: str, what: str, exc: Exception, status: int = 422) -> AreaError:
-    reason = str(exc) if isinstance(exc, DriverError) else (getattr(exc, "strerror", None) or str(exc))
-    return AreaError(area, f"{what}: {reason}", status)
-
-
 def blueprint(ctx, get_sampler: Callable[[], Any], metrics: Callable[[int], list[int]]) -> list[Blueprint]:
     bp = Blueprint("networking", __name__, url_prefix="/platform/api/networking")
     window = ctx.change_window
@@ -68,10 +63,8 @@ def blueprint(ctx, get_sampler: Callable[[], Any], metrics: Callable[[int], list
         """The adapter with that index, read now (not from the sampler: it must exist this moment)."""
         if not IF_INDEX.fullmatch(if_index):
             raise AreaError(area, f"invalid ifIndex {if_index!r}: expected a positive integer")
-        try:
+        with hardware_errors(area, "cannot read the network adapters"):
             found = driver().interfaces()
-        except (DriverError, OSError) as exc:
-            raise _refused(area, "cannot read the network adapters", exc) from None
         for item in found:
             if item["ifIndex"] == int(if_index):
                 return item
@@ -80,11 +73,11 @@ def blueprint(ctx, get_sampler: Callable[[], Any], metrics: Callable[[int], list
     def changed(what: str, apply: Callable[[], Any], area: str, status: int = 422) -> dict:
         net = driver()
         try:
-            _, pending = window.change(OWNER, net.snapshot, apply, identity().user, what)
-        except NotFound as exc:
-            raise AreaError(area, str(exc) or "no such network adapter", status) from None
-        except (DriverError, OSError) as exc:
-            raise _refused(area, f"{what} failed, the previous configuration was restored", exc, status) from None
+            with hardware_errors(area, f"{what} failed, the previous configuration was restored", status):
+                try:
+                    _, pending = window.change(OWNER, net.snapshot, apply, identity().user, what)
+                except NotFound as exc:
+                    raise AreaError(area, str(exc) or "no such network adapter", status) from None
         finally:
             sampler = get_sampler()
             if sampler is not None:
@@ -124,10 +117,8 @@ def blueprint(ctx, get_sampler: Callable[[], Any], metrics: Callable[[int], list
             raise AreaError(NETWORKING, "empty list")
         if len(set(order)) != len(order):
             raise AreaError(NETWORKING, "sortedGUIDList names an adapter twice")
-        try:
+        with hardware_errors(NETWORKING, "cannot read the network adapters", 400):
             known = {item["uuid"] for item in driver().interfaces()}
-        except (DriverError, OSError) as exc:
-            raise _refused(NETWORKING, "cannot read the network adapters", exc, 400) from None
         unknown = [uuid for uuid in order if uuid not in known]
         if unknown:
             raise AreaError(NETWORKING, f"no network adapter has uuid {unknown[0]!r}")

@@ -27,8 +27,8 @@ from werkzeug.routing import BaseConverter
 from pydantic import Field, model_validator
 
 from portald.app_context import identity
-from portald.drivers import DriverError, NotFound
-from portald.errors import AreaError
+from portald.drivers import NotFound
+from portald.errors import AreaError, hardware_errors
 from portald.validation import Body, parse_body
 
 AREA = "WiFi"
@@ -62,11 +62,6 @@ class AnyText(BaseConverter):
     part_isolating = False
 
 
-def _refused(what: str, exc: Exception) -> AreaError:
-    reason = str(exc) if isinstance(exc, DriverError) else (getattr(exc, "strerror", None) or str(exc))
-    return AreaError(AREA, f"{what}: {reason}" if reason else what)
-
-
 def blueprint(ctx) -> Blueprint:
     bp = Blueprint("wifi", __name__, url_prefix="/platform/api/networking/wifi")
     bp.record_once(lambda state: state.app.url_map.converters.setdefault("anytext", AnyText))
@@ -79,10 +74,8 @@ def blueprint(ctx) -> Blueprint:
         return found
 
     def adapter(uuid: str) -> dict:
-        try:
+        with hardware_errors(AREA, "cannot read the Wi-Fi adapters"):
             found = driver().interfaces()
-        except (DriverError, OSError) as exc:
-            raise _refused("cannot read the Wi-Fi adapters", exc) from None
         for item in found:
             if item["uuid"] == uuid:
                 return item
@@ -90,32 +83,28 @@ def blueprint(ctx) -> Blueprint:
 
     def changed(what: str, apply: Callable[[], Any]) -> tuple[Any, dict]:
         wifi = driver()
-        try:
-            return window.change(OWNER, wifi.snapshot, apply, identity().user, what)
-        except NotFound as exc:
-            raise AreaError(AREA, str(exc) or "not found") from None
-        except (DriverError, OSError) as exc:
-            raise _refused(f"{what} failed, the previous profiles were restored", exc) from None
+        with hardware_errors(AREA, f"{what} failed, the previous profiles were restored"):
+            try:
+                return window.change(OWNER, wifi.snapshot, apply, identity().user, what)
+            except NotFound as exc:
+                raise AreaError(AREA, str(exc) or "not found") from None
 
     @bp.get("/interfaces")
     def interfaces():
         wifi = ctx.driver("wifi")
         if wifi is None:
             return jsonify([])
-        try:
+        with hardware_errors(AREA, "cannot read the Wi-Fi adapters"):
             return jsonify(sorted(wifi.interfaces(), key=lambda item: item["ifIndex"]))
-        except (DriverError, OSError) as exc:
-            raise _refused("cannot read the Wi-Fi adapters", exc) from None
 
     @bp.get("/networks/<path:uuid>")
     def networks(uuid: str):
         adapter(uuid)
-        try:
-            return jsonify(driver().scan(uuid))
-        except NotFound as exc:
-            raise AreaError(AREA, str(exc) or f"no Wi-Fi adapter has uuid {uuid!r}") from None
-        except (DriverError, OSError) as exc:
-            raise _refused("scan failed", exc) from None
+        with hardware_errors(AREA, "scan failed"):
+            try:
+                return jsonify(driver().scan(uuid))
+            except NotFound as exc:
+                raise AreaError(AREA, str(exc) or f"no Wi-Fi adapter has uuid {uuid!r}") from None
 
     @bp.delete("/interface/<uuid>/profile")
     @bp.delete("/interface/<uuid>/profile/")
