@@ -15,9 +15,9 @@ TEST_DEBS := $(RUN_DEBS) passwd procps curl dbus-daemon xvfb x11-xserver-utils l
 .PHONY: run test check debs-run debs-test venv pam clean
 
 run: debs-run venv pam
-	@echo "portald (sim board) on https://$(LISTEN) — self-signed certificate, so use curl -k."
-	@echo "Log in: curl -k -X POST 'https://127.0.0.1:8443/auth/login?m=2' -H 'Content-Type: application/json' -d '{\"username\":\"admin\",\"password\":\"p@ssw0rd\"}'"
-	@echo "(the default admin password must be changed first: see the README's walk-through)"
+	@echo "portald on the sim board: it prints the URLs it serves once it listens (HTTPS with a self-signed"
+	@echo "certificate, so curl -k). Log in as admin, factory password p@ssw0rd, which must be changed"
+	@echo "first: the README's walk-through does it. Stop with Ctrl-C."
 	$(BIN)/portald run --sim --listen $(LISTEN) --state-dir $(STATE_DIR)
 
 test: debs-test venv pam

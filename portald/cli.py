@@ -1,7 +1,10 @@
-"""The command line: ``portald run`` and ``portald check`` (other tools rely on these exact flags).
+"""The command line: ``portald run``, ``portald check`` and ``portald admin`` (other tools rely on
+these exact flags).
 
+    portald --version
     portald run   [--config FILE] [--sim] [--listen HOST:PORT] [--http] [--state-dir DIR]
     portald check [--config FILE] [--sim] [--privileges]
+    portald admin reset-password [--config FILE] [--state-dir DIR] [--password-stdin | --factory-default]
 
 ``run`` patches the standard library for gevent before anything else is imported. ``check`` exits 2
 on a configuration error, 3 when a plugin failed or a ``[plugins.<name>]`` section names no plugin
@@ -15,7 +18,10 @@ import sys
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="portald", description="Platform Portal device-management daemon")
+    parser.add_argument("--version", action="version", version=f"portald {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="serve the API")
     check = sub.add_parser("check", help="load config and plugins, print their state and the profile")
@@ -26,12 +32,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--http", action="store_true", help="serve plain HTTP instead of HTTPS")
     run.add_argument("--state-dir", metavar="DIR", help="state folder (default /var/lib/portald)")
     check.add_argument("--privileges", action="store_true", help="also print the privilege table")
+    admin = sub.add_parser("admin", help="local administration (root only)")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    reset = admin_sub.add_parser("reset-password", help="set a new password for the built-in admin account")
+    reset.add_argument("--config", metavar="FILE", help="TOML config (default /etc/portald/portald.toml)")
+    reset.add_argument("--state-dir", metavar="DIR", help="state folder (default /var/lib/portald)")
+    how = reset.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
+    how.add_argument("--factory-default", action="store_true",
+                     help="put back the factory password (to be changed at the next login)")
     return parser
 
 
 def _overrides(args: argparse.Namespace) -> dict:
     out: dict = {}
-    if args.sim:
+    if getattr(args, "sim", False):
         out["board"] = "sim"
     if getattr(args, "state_dir", None):
         out["state_dir"] = args.state_dir
@@ -43,13 +58,6 @@ def _overrides(args: argparse.Namespace) -> dict:
     if server:
         out["server"] = server
     return out
-
-
-def _setup_logging(level: str) -> None:
-    import logging
-
-    logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"portald: configuration error: {exc}", file=sys.stderr)
         return 2
-    _setup_logging(config.log_level)
+    from . import log_format
+
+    log_format.setup(config.log_level)
+    if args.command == "admin":
+        from .admin_cli import reset_password
+
+        return reset_password(config, args.factory_default, args.password_stdin)
     if args.command == "run":
         return _run(config)
     return _check(config, args.privileges)
@@ -93,12 +107,17 @@ def _run(config) -> int:
         return 1
     release_free_memory()
     try:
-        serve(app, config, on_ready=lambda url: print(f"portald: serving {url}", flush=True), tls_pair=tls_pair)
+        serve(app, config, on_ready=_announce, tls_pair=tls_pair)
     except OSError as exc:  # the port is taken, the address is not ours, the certificate is unreadable
         app.extensions["portald"].shutdown()
         print(f"portald: cannot serve on {config.server.listen}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _announce(urls: list[str]) -> None:
+    others = f" (also {', '.join(urls[1:])})" if len(urls) > 1 else ""
+    print(f"portald: serving {urls[0]}{others}", flush=True)
 
 
 def _check(config, show_privileges: bool) -> int:

@@ -1,9 +1,10 @@
 """Routes the core itself serves: each service's ``ping`` and ``agentinfo`` (``/auth``,
-``/platform/api``, ``/api``, ``/edgehub/api``), the capability profile, and the plugin
-listing ``GET /platform/api/plugins`` (an addition to the spec)."""
+``/platform/api``, ``/api``, ``/edgehub/api``), the capability profile, the plugin
+listing ``GET /platform/api/plugins`` (an addition to the spec), and ``GET /``, a short page that
+tells whoever opens the device's address in a browser where the API is (also an addition)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from . import __version__, versions
 from .app_context import core
@@ -36,6 +37,43 @@ def profile_document() -> dict:
     return dict(sorted(profile.items()))
 
 
+_FRONT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>portald</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: sans-serif; max-width: 42em; margin: 2em auto; line-height: 1.4">
+<h1>portald</h1>
+<p>This device is managed by portald, which serves the Platform Portal REST API at this address.
+There is no user interface here yet: use the API with any HTTP client.</p>
+<ol>
+<li>Log in: <code>POST /auth/login?m=2</code> with <code>{"username": "admin", "password": "..."}</code>
+(the built-in admin account; <code>m=0</code> for an operating-system account). The factory password
+must be changed first: <code>PUT /auth/user/admin/password</code>.</li>
+<li>Send the token as <code>Authorization: Bearer &lt;token&gt;</code>.</li>
+<li>Start with <code>GET /edgehub/api/profile</code> (what this device can do) and
+<code>GET /platform/api/plugins</code> (which plugin and driver serves each capability).</li>
+</ol>
+<p>Health checks without a token: <code>GET /platform/api/ping</code>. The README shipped with portald
+describes every endpoint and setting.</p>
+</body></html>
+"""
+
+
+def _front_blueprint() -> Blueprint:
+    bp = Blueprint("front", __name__)
+
+    @bp.get("/")
+    @privilege(PUBLIC)
+    def front():
+        """A browser gets the page; a client that asks for JSON gets where to start in one object."""
+        if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
+            return jsonify({"message": "portald: Platform Portal REST API", "login": "/auth/login?m=2",
+                            "profile": "/edgehub/api/profile", "plugins": "/platform/api/plugins",
+                            "ping": "/platform/api/ping"})
+        return Response(_FRONT_PAGE, mimetype="text/html")
+
+    return bp
+
+
 def blueprints() -> list[Blueprint]:
     services = {service: _service_blueprint(prefix, service) for prefix, service in SERVICE_PREFIXES.items()}
 
@@ -49,4 +87,4 @@ def blueprints() -> list[Blueprint]:
         chosen per capability."""
         return jsonify({"version": __version__, **core().host.status()})
 
-    return list(services.values())
+    return [_front_blueprint(), *services.values()]

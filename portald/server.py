@@ -8,6 +8,7 @@ client's delayed ACK every keep-alive response stalls ~40 ms. ``bench/http_bench
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 import resource
@@ -156,6 +157,10 @@ class NoDelayWSGIServer(WSGIServer):
         deadline = self._deadline()
         ssl_socket = None
         try:
+            if _plain_http_answered(client_socket, self.server_port):
+                if deadline is not None:
+                    deadline.close()
+                return None
             # the handshake outside the constructor, so that the TLS socket is closed whatever ends it
             ssl_socket = self.wrap_socket(client_socket, **dict(self.ssl_args, do_handshake_on_connect=False))
             ssl_socket.do_handshake()
@@ -176,6 +181,47 @@ class NoDelayWSGIServer(WSGIServer):
             return self._run_handler(ssl_socket, address, deadline)
         finally:
             ssl_socket.close()
+
+
+_HTTP_METHODS = (b"GET ", b"HEAD", b"POST", b"PUT ", b"DELE", b"PATC", b"OPTI", b"CONN", b"TRAC")
+_HOST_HEADER = re.compile(rb"^host:[ \t]*([A-Za-z0-9.\-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?[ \t]*\r?$",
+                          re.IGNORECASE | re.MULTILINE)
+
+
+def _plain_http_answered(sock, port: int) -> bool:
+    """A plain-HTTP request on the TLS port (``curl http://…:8443``) would otherwise end in a failed
+    handshake, which the client sees as a reset or an empty reply. Before the handshake the first
+    bytes are peeked at: a TLS connection starts with a handshake record (0x16), plain HTTP with a
+    method name. Such a client gets a 400 ``{"message": …}`` naming the https URL, and the
+    connection is closed. Only well-formed host names from its ``Host`` header are echoed."""
+    try:
+        first = sock.recv(4, socket.MSG_PEEK)
+    except (OSError, ValueError):
+        return False
+    if first[:4] not in _HTTP_METHODS:
+        return False
+    try:
+        head = sock.recv(2048)
+    except OSError:
+        head = b""
+    match = _HOST_HEADER.search(head)
+    host = match.group(1).decode("ascii") if match else "<this device>"
+    body = json.dumps({"message": f"this port speaks HTTPS: use https://{host}:{port}/"}).encode()
+    reply = (b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n"
+             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    try:
+        sock.sendall(reply)
+        # unread request bytes at close would make the kernel send a reset, which can destroy the
+        # reply before the client reads it: say we are done, then read what is left (bounded; the
+        # connection's head deadline still applies)
+        sock.shutdown(socket.SHUT_WR)
+        for _ in range(32):
+            if not sock.recv(2048):
+                break
+    except OSError:
+        pass
+    log.debug("plain HTTP on the TLS port from a client: answered with a hint")
+    return True
 
 
 class QuietHandler(WSGIHandler):
@@ -311,7 +357,36 @@ def tls_context(config: Config, pair: KeyPair | None = None) -> ssl.SSLContext:
     return context
 
 
+def reachable_urls(scheme: str, host: str, port: int) -> list[str]:
+    """The URLs a person can open for a listen address: a wildcard (``0.0.0.0``, ``::``) becomes
+    loopback plus this machine's own addresses (IPv4, then global IPv6), so that ``make run`` prints
+    something to paste into a browser rather than ``https://0.0.0.0:8443``."""
+    def url(address: str) -> str:
+        return f"{scheme}://[{address}]:{port}/" if ":" in address else f"{scheme}://{address}:{port}/"
+
+    if host not in ("0.0.0.0", "::", ""):
+        return [url(host)]
+    import psutil
+
+    wanted = {socket.AF_INET} | ({socket.AF_INET6} if host == "::" else set())
+    addresses = ["127.0.0.1"]
+    try:
+        interfaces = psutil.net_if_addrs()
+    except OSError:
+        interfaces = {}
+    for name in sorted(interfaces):
+        for entry in interfaces[name]:
+            address = entry.address.split("%")[0]
+            if entry.family not in wanted or address in addresses or address.startswith(("127.", "fe80:")) \
+                    or address == "::1":
+                continue
+            addresses.append(address)
+    return [url(address) for address in addresses]
+
+
 def serve(app, config: Config, on_ready=None, tls_pair: KeyPair | None = None) -> None:
+    """Serve until SIGTERM/SIGINT; ``on_ready(urls)`` is called once the socket listens, with
+    ``reachable_urls`` of the address really bound (the port too, when 0 asked for any)."""
     host, port = parse_listen(config.server.listen)
     options = {} if config.server.http else {"ssl_context": tls_context(config, tls_pair)}
     raise_file_limit()
@@ -324,7 +399,7 @@ def serve(app, config: Config, on_ready=None, tls_pair: KeyPair | None = None) -
     scheme = "http" if config.server.http else "https"
     log.info("portald listening on %s://%s:%d (board: %s)", scheme, host, server.server_port, config.board)
     if on_ready:
-        on_ready(f"{scheme}://{host}:{server.server_port}")
+        on_ready(reachable_urls(scheme, host, server.server_port))
     stopping = gevent.event.Event()
 
     def _stop(*_):

@@ -3,6 +3,7 @@ its generated certificate and over plain HTTP; clean stop on SIGTERM; PAM never 
 TCP_NODELAY on accepted sockets."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -134,6 +135,23 @@ def test_https_with_generated_certificate_and_secure_cookie(start_daemon):
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
+def test_plain_http_on_the_tls_port_gets_a_hint_and_tls_still_works(start_daemon):
+    daemon = start_daemon(http=False)
+    assert daemon.proc.stdout.readline().strip() == f"portald: serving https://127.0.0.1:{daemon.port}/"
+    hinted = requests.get(f"http://127.0.0.1:{daemon.port}/platform/api/ping", timeout=10)
+    assert hinted.status_code == 400
+    assert hinted.json() == {"message": f"this port speaks HTTPS: use https://127.0.0.1:{daemon.port}/"}
+    # a hostile Host header is not echoed
+    raw = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
+    with raw:
+        raw.sendall(b"GET / HTTP/1.1\r\nHost: <script>\r\n\r\n")
+        reply = b""
+        while chunk := raw.recv(4096):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 400") and b"<script>" not in reply and b"<this device>" in reply
+    assert daemon.get("/platform/api/ping", timeout=10).text == "pong"
+
+
 def test_plain_http_walkthrough_and_clean_sigterm(start_daemon):
     daemon = start_daemon(http=True)
     token = daemon.post("/auth/login?m=2", json={"username": "admin", "password": "p@ssw0rd"}).json()["token"]
@@ -149,6 +167,27 @@ def test_plain_http_walkthrough_and_clean_sigterm(start_daemon):
     # the session's keep-alive connection is idle: the stop ends it at once instead of waiting it out
     assert daemon.stop() < 2
     assert daemon.proc.returncode == 0
+
+
+def _readme_walkthrough() -> str:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Walk-through with curl"):]
+    return section[section.index("```sh\n") + 6:section.index("\n```", section.index("```sh\n"))]
+
+
+def test_readme_walkthrough_runs_twice_in_a_row(start_daemon):
+    daemon = start_daemon(http=True)
+    script = _readme_walkthrough().replace("URL=https://127.0.0.1:8443", f"URL={daemon.url}", 1)
+    assert f"URL={daemon.url}" in script
+    for run in (1, 2):
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, (run, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr + result.stdout
+        lines = result.stdout.splitlines()
+        assert ('{"code":200}' in lines) == (run == 1)  # the password is changed only the first time
+        profile = json.loads(next(line for line in lines if '"model:name"' in line))
+        assert profile["hwmon"] == 1
+        assert json.loads(lines[-1])["drivers"]["hwmon"]["plugin"] == "sim", lines[-1]
 
 
 def test_failed_pam_login_does_not_block_other_requests(start_daemon, os_user_factory):

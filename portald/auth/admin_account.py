@@ -4,6 +4,10 @@ Its password is kept as a salted scrypt hash in ``state_dir/admin-password.json`
 the password is the factory default ``p@ssw0rd`` and tokens issued for it are good only for changing it.
 Every change or reset increments a generation number that admin tokens carry, which revokes all
 earlier admin tokens at once.
+
+The file is the truth, also for a running daemon: it is read again when it changes (a ``stat`` per
+check), so ``portald admin reset-password`` on the device, or removing the file, takes effect — and
+revokes the admin tokens — without a restart.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import hashlib
 import hmac
 import logging
 import os
+import time
 
 from ..state import StateStore
 
@@ -30,46 +35,70 @@ def _hash(password: str, salt: bytes) -> bytes:
 class AdminAccount:
     def __init__(self, store: StateStore):
         self._store = store
-        self.damaged = False
+        self._stamp: tuple | None = ()
+        self._current()
+
+    def _file_stamp(self) -> tuple | None:
         try:
-            record = store.read_json(_FILE) or {"generation": 0}
+            st = self._store.path(_FILE).stat()
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def _current(self) -> dict:
+        stamp = self._file_stamp()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self._record, self.damaged = self._load()
+        return self._record
+
+    def _load(self) -> tuple[dict, bool]:
+        try:
+            record = self._store.read_json(_FILE) or {"generation": 0}
             if "hash" in record:
                 base64.b64decode(record["salt"], validate=True), base64.b64decode(record["hash"], validate=True)
             int(record.get("generation", 0))
+            return record, False
         except (ValueError, TypeError, KeyError, AttributeError):
             # Never fall back to the factory password: that would hand the device to whoever asks
             # first. Admin-account logins are refused until an operator resets the file (README).
             log.error("%s is damaged: admin-account logins are refused until it is removed "
-                      "(which resets the admin password to the default)", store.path(_FILE))
-            self.damaged = True
-            record = {"generation": 0, "hash": "", "salt": ""}
-        self._record = record
+                      "(which resets the admin password to the default) or portald admin reset-password "
+                      "sets a new one", self._store.path(_FILE))
+            return {"generation": 0, "hash": "", "salt": ""}, True
 
     @property
     def generation(self) -> int:
-        return int(self._record.get("generation", 0))
+        return int(self._current().get("generation", 0))
 
     @property
     def is_default(self) -> bool:
-        return "hash" not in self._record
+        return "hash" not in self._current()
 
     def verify(self, password: str) -> bool:
         """Constant-time check; slow by design (call it from the threadpool)."""
+        record = self._current()
         if self.damaged:
             return False
-        if self.is_default:
+        if "hash" not in record:
             return hmac.compare_digest(password.encode(), DEFAULT_PASSWORD.encode())
-        salt = base64.b64decode(self._record["salt"])
-        return hmac.compare_digest(_hash(password, salt), base64.b64decode(self._record["hash"]))
+        salt = base64.b64decode(record["salt"])
+        return hmac.compare_digest(_hash(password, salt), base64.b64decode(record["hash"]))
 
     def set_password(self, password: str) -> None:
         salt = os.urandom(16)
-        record = {"generation": self.generation + 1, "salt": base64.b64encode(salt).decode(),
+        record = {"generation": self._next_generation(), "salt": base64.b64encode(salt).decode(),
                   "hash": base64.b64encode(_hash(password, salt)).decode(), "scrypt": [_N, _R, _P]}
-        self._store.write_json(_FILE, record, secret=True)
-        self._record = record
+        self._write(record)
 
     def reset(self) -> None:
-        record = {"generation": self.generation + 1}
+        self._write({"generation": self._next_generation()})
+
+    def _next_generation(self) -> int:
+        # at least the clock's seconds: after the file was removed or damaged (generation 0 again), a
+        # plain +1 could bring back a number that tokens issued long ago still carry
+        return max(self.generation + 1, int(time.time()))
+
+    def _write(self, record: dict) -> None:
         self._store.write_json(_FILE, record, secret=True)
-        self._record = record
+        self._record, self.damaged, self._stamp = record, False, self._file_stamp()
