@@ -10,9 +10,9 @@ BIN := $(VENV)/bin
 
 # Debian packages: to build and run (venv, PAM) and, for the tests, to create real OS accounts.
 RUN_DEBS := python3 python3-venv python3-dev gcc libpam0g libpam-runtime libpam-modules ca-certificates smartmontools hwdata
-TEST_DEBS := $(RUN_DEBS) passwd procps curl dbus-daemon xvfb x11-xserver-utils libxcb1 libxcb-randr0 libxcb-render0 libxcb-shm0 libxcb-xfixes0 linux-libc-dev network-manager dnsmasq-base iproute2 isc-dhcp-client x11vnc mosquitto mosquitto-clients snmp
+TEST_DEBS := $(RUN_DEBS) passwd procps curl dbus-daemon xvfb x11-xserver-utils libxcb1 libxcb-randr0 libxcb-render0 libxcb-shm0 libxcb-xfixes0 linux-libc-dev network-manager dnsmasq-base iproute2 isc-dhcp-client x11vnc mosquitto mosquitto-clients snmp wixl msitools
 
-.PHONY: run test check debs-run debs-test venv pam clean
+.PHONY: run test check debs-run debs-test venv pam clean msi
 
 run: debs-run venv pam
 	@echo "portald on the sim board: it prints the URLs it serves once it listens (HTTPS with a self-signed"
@@ -25,6 +25,13 @@ test: debs-test venv pam
 
 check: venv
 	$(BIN)/portald check --sim
+
+# make msi PAYLOAD=DIR — dist/portald-<version>-x64.msi for 64-bit Windows, with msitools' wixl. DIR is a
+# frozen Windows build of portald (portald.exe at its top), made on Windows: see the README, "Windows
+# (MSI)". Without PAYLOAD: a stand-in payload, dist/portald-<version>-x64-STAND-IN.msi (runs nothing).
+msi:
+	@./packaging/ensure-debs wixl msitools
+	$(PYTHON) packaging/msi/build_msi.py $(if $(PAYLOAD),--payload "$(PAYLOAD)",--stand-in) --out dist
 
 venv: $(VENV)/.installed
 
