@@ -17,7 +17,7 @@ import logging
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from . import core_routes, errors
+from . import audit, core_routes, errors, metrics
 from .auth import routes as auth_routes
 from .config import Config, parse_listen
 from .core import Core
@@ -82,6 +82,8 @@ def create_app(config: Config) -> Flask:
 
     core.start()
     app.register_blueprint(auth_routes.bp)
+    metrics.install(app, core)  # GET /metrics, and the request series (its clock goes first)
+    audit.install(app, core)  # after the guard: the audit log of writes, logins and WebSockets
     for bp in core_routes.blueprints():
         app.register_blueprint(bp)
     for plugin, blueprints in core.host.call("portald_blueprints"):

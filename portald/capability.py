@@ -10,14 +10,17 @@ start-up / blueprints / profile hooks by hand, it declares a ``Capability`` and 
         blueprints=routes.blueprint,                      # fn(ctx) -> Blueprint or [Blueprint]
         settings=Settings,                                # model of [plugins.power], optional
         events={"pwrstatus": event_source},               # event name -> fn(ctx) -> source | None
+        metrics=power_metrics,                            # fn(ctx, driver) -> metric families, optional
     )
     CAPABILITY.export(globals())                          # the plugin's hooks, built from the above
 
 What it gives the core: the Protocol every driver offered for ``name`` must satisfy (checked by
 ``portald.contract`` before a driver is used), the settings model (validated at start-up: a bad table
-fails the plugin with the reason), and the event names it owns (``/platform/api/events`` accepts
-exactly the declared names). Hooks a plugin needs beyond these (``portald_drivers`` for a capability
-that offers a generic driver itself, extra start-up work through ``startup=``) sit beside them.
+fails the plugin with the reason), the event names it owns (``/platform/api/events`` accepts exactly
+the declared names) and, optionally, its series for ``GET /metrics`` (``metrics=``: an iterable of
+``prometheus_client.core`` metric families, asked at each scrape; see ``portald.metrics``). Hooks a
+plugin needs beyond these (``portald_drivers`` for a capability that offers a generic driver itself,
+extra start-up work through ``startup=``) sit beside them.
 
 A plugin serving more than one capability (``host``: host facts, the displays and the board's identity)
 declares the others with ``also=(Capability("display", DisplayDriver), ...)``: their Protocols are
@@ -38,13 +41,15 @@ class Capability:
                  profile: ProfileFn | None = None, blueprints: Callable[[Any], Any] | None = None,
                  settings: type | None = None, events: dict[str, Callable[[Any], Any]] | None = None,
                  startup: Callable[[Any], None] | None = None, shutdown: Callable[[Any], None] | None = None,
-                 driver_required: bool = True, also: tuple["Capability", ...] = ()):
+                 driver_required: bool = True, also: tuple["Capability", ...] = (),
+                 metrics: Callable[[Any, Any], Any] | None = None):
         self.name, self.protocol = name, protocol
         self.absent = absent or f"no {name} driver found its hardware"
         self._profile, self._blueprints = profile, blueprints
         self.settings_model = settings
         self.events = dict(events or {})
         self._startup, self._shutdown = startup, shutdown
+        self._metrics = metrics
         self.driver_required = driver_required and protocol is not None
         self.also = tuple(also)
 
@@ -97,6 +102,12 @@ class Capability:
         return sources or None
 
     @hookimpl
+    def portald_metrics(self, ctx):
+        if self._metrics is None:
+            return None
+        return self._metrics(ctx, ctx.driver(self.name) if self.protocol is not None else None)
+
+    @hookimpl
     def portald_shutdown(self, ctx):
         if self._shutdown is not None:
             self._shutdown(ctx)
@@ -107,7 +118,7 @@ class Capability:
                 close()
 
     HOOKS = ("portald_capabilities", "portald_startup", "portald_blueprints", "portald_profile",
-             "portald_event_sources", "portald_shutdown")
+             "portald_event_sources", "portald_metrics", "portald_shutdown")
 
     def export(self, namespace: dict) -> None:
         """Put this capability's hooks into a plugin module's namespace (``export(globals())``)."""

@@ -87,6 +87,21 @@ class ChangesConfig(_Section):
     confirm_timeout_seconds: float = Field(120.0, ge=1, le=3600)
 
 
+class MetricsConfig(_Section):
+    # GET /metrics needs a token unless this is false: a login's token, or the scrape token below
+    auth: bool = True
+    # a file holding a static token for scrapers (Authorization: Bearer <it>); "" = none
+    token_file: str = ""
+
+
+class AuditConfig(_Section):
+    # where audit lines go: "" = <state_dir>/audit.log, a path, or "-" for stderr (the journal)
+    file: str = ""
+    # rotated at this size, keeping this many old files (audit.log.1, ...)
+    max_bytes: int = Field(10 * 1024 * 1024, ge=4096)
+    backup_count: int = Field(5, ge=0, le=1000)
+
+
 class Config(_Section):
     board: Literal["auto", "sim"] = "auto"
     state_dir: Path = Path("/var/lib/portald")
@@ -101,6 +116,8 @@ class Config(_Section):
     server: ServerConfig = ServerConfig()
     auth: AuthConfig = AuthConfig()
     changes: ChangesConfig = ChangesConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    audit: AuditConfig = AuditConfig()
     # capability -> preferred driver names (or plugin names), first match wins over hook order
     drivers: dict[str, list[str]] = {}
     # [plugins.<name>] sections, free-form: each plugin validates its own

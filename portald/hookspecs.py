@@ -69,6 +69,21 @@ def portald_event_sources(ctx):
     """
 
 
+@hookspec
+def portald_metrics(ctx):
+    """Return an iterable of ``prometheus_client.core`` metric families (``GaugeMetricFamily``, ...)
+    for ``GET /metrics``, called at every scrape.
+
+    Names, units and labels follow node_exporter's (``node_hwmon_temp_celsius{chip,sensor}``); a
+    plugin's own series start with ``portald_``. Serve sampled values (``ctx.sampler``), never read
+    hardware here but through a driver (a ``blocking`` one runs in the threadpool). A plugin that
+    raises is logged and left out of that scrape (``portald_scrape_collector_success{plugin}`` 0);
+    a family whose name a plugin called before gave already is dropped (pluggy's order, as for the
+    profile: drop-ins and OEM packages before the built-ins). ``Capability(metrics=fn)``, with
+    ``fn(ctx, driver)``, implements it for a capability plugin.
+    """
+
+
 # --- lifetime ------------------------------------------------------------------------------------
 
 @hookspec

@@ -54,7 +54,7 @@ import weakref
 from typing import TYPE_CHECKING, Callable, Iterable
 
 import gevent
-from flask import Response, request
+from flask import Response, current_app, request
 from .errors import ApiError
 
 if TYPE_CHECKING:
@@ -128,6 +128,9 @@ def serve(handler: Callable[["WebSocket"], None], subprotocols: Iterable[str] = 
                        max_queued)
     except RemoteProtocolError as exc:  # refused by wsproto before anything was written
         raise ApiError(f"malformed WebSocket upgrade: {exc}", 400) from None
+    audit = current_app.extensions.get("portald.audit")
+    if audit is not None:  # the audit log has a line for every WebSocket opened (portald.audit)
+        audit.websocket_opened()
     try:
         handler(ws)
     except ConnectionClosed:

@@ -6,7 +6,8 @@ table and smartctl, set up in ``[plugins.linux.disk]``. Its ``disks()`` is read 
 sampler every ``interval_seconds``; its S.M.A.R.T. reader by the S.M.A.R.T. cache (``smart_cache``)
 every ``smart_interval_seconds``, never inside a request. Both run only while someone reads
 (requests, ``GET /perif/disk`` streams, ``diskdrives`` subscribers). With no driver the endpoints
-answer 404 and the profile says ``"perif:disk": 0``.
+answer 404 and the profile says ``"perif:disk": 0``. ``GET /metrics`` serves the sampled usage
+(``prometheus``).
 
 Settings ``[plugins.disk]``: ``interval_seconds`` (5), ``smart_interval_seconds`` (300).
 """
@@ -15,7 +16,7 @@ from pydantic import Field
 from portald.capability import Capability
 from portald.settings import Settings as _Settings
 
-from . import routes
+from . import prometheus, routes
 from .interface import DiskDriver
 from .smart_cache import SmartCache
 
@@ -55,5 +56,6 @@ CAPABILITY = Capability(
     profile=lambda ctx, driver: {"perif:disk": 1 if driver is not None else 0},
     events={"diskdrives": disks},
     shutdown=shutdown,
+    metrics=lambda ctx, driver: prometheus.families(disks(ctx)),
 )
 CAPABILITY.export(globals())

@@ -6,7 +6,8 @@ No board driver: nothing here is hardware (the MAC of the default route is two f
 configured roots, ``macaddr.py``), so the capability declares no Protocol. Modules, one job each:
 ``conncfg`` (the setting, its storage and masking), ``pem``, ``bootstrap`` (enrolment), ``outbox`` (the
 durable SQLite queue), ``link`` (the paho-mqtt client: connect, deliver, reconnect), ``routes`` (the HTTP
-side), ``service`` (ties them together for one daemon run). Settings: ``[plugins.edgehub]`` (``etc/portald.toml``).
+side), ``service`` (ties them together for one daemon run), ``prometheus`` (its series for
+``GET /metrics``). Settings: ``[plugins.edgehub]`` (``etc/portald.toml``).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pydantic import Field, field_validator
 from portald.capability import Capability
 from portald.settings import Settings as _Settings
 
-from . import routes
+from . import prometheus, routes
 from .service import EdgeHub
 
 
@@ -79,5 +80,6 @@ CAPABILITY = Capability(
     blueprints=lambda ctx: routes.blueprint(_service(ctx)),
     startup=_service,
     shutdown=_shutdown,
+    metrics=lambda ctx, driver: prometheus.families(_service(ctx)),
 )
 CAPABILITY.export(globals())

@@ -2,8 +2,9 @@
 ``hwmon`` event, profile key ``hwmon``).
 
 Readings come from the board's ``hwmon`` driver (``interface.HwmonDriver``) through one background
-sampler shared by every request and every SSE subscriber. With no driver the endpoints answer 404 and
-the profile says ``"hwmon": 0``. Config ``[plugins.hwmon]``: ``interval_seconds`` (default 2).
+sampler shared by every request, every SSE subscriber and ``GET /metrics`` (``prometheus``). With no
+driver the endpoints answer 404 and the profile says ``"hwmon": 0``. Config ``[plugins.hwmon]``:
+``interval_seconds`` (default 2).
 """
 from pydantic import Field
 
@@ -11,7 +12,7 @@ from portald import events
 from portald.capability import Capability
 from portald.settings import Settings as _Settings
 
-from . import routes
+from . import prometheus, routes
 from .interface import HwmonDriver
 
 
@@ -43,5 +44,6 @@ CAPABILITY = Capability(
     blueprints=lambda ctx: routes.blueprint(lambda: readings(ctx)),
     profile=lambda ctx, driver: {"hwmon": 1 if driver is not None else 0},
     events={"hwmon": event_source},
+    metrics=lambda ctx, driver: prometheus.families(readings(ctx)),
 )
 CAPABILITY.export(globals())

@@ -6,7 +6,8 @@ The board's ``networking`` driver (``interface.NetworkingDriver``) reads and cha
 on Linux NetworkManager over D-Bus where it runs, else netlink plus the ifupdown/systemd-networkd files.
 Every change goes through the daemon's confirmation window (``portald.change_window``): unless a client
 confirms it in time, the previous configuration comes back — a device reachable only over the network
-it reconfigures cannot be cut off for good. Config ``[plugins.networking]``.
+it reconfigures cannot be cut off for good. ``GET /metrics`` serves the sampled counters
+(``prometheus``). Config ``[plugins.networking]``.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from portald.capability import Capability
 from portald.events import served
 from portald.settings import Settings as _Settings
 
-from . import routes
+from . import prometheus, routes
 from .interface import NetworkingDriver
 
 
@@ -86,5 +87,6 @@ CAPABILITY = Capability(
     profile=profile,
     events={"netifaces": event_source},
     startup=startup,
+    metrics=lambda ctx, driver: prometheus.families(adapters(ctx)),
 )
 CAPABILITY.export(globals())

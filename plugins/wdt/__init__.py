@@ -18,11 +18,12 @@ Settings ``[plugins.wdt]``:
 Profile: ``perif:wdt`` 1/0 and ``perif:wdt:{enabled,timeoutInSeconds,timeoutMaxInSeconds,
 timeoutMinInSeconds,type}``. The spec's examples name the sim's type "EC Watchdog" in ``GET`` but "EC"
 in the profile; we follow both: the profile's type is the driver's with a trailing " Watchdog" removed.
+``GET /metrics``: the watchdog's state (``prometheus``).
 """
 from portald.capability import Capability
 from portald.settings import Settings as _Settings
 
-from . import routes
+from . import prometheus, routes
 from .control import WatchdogControl
 from .interface import WdtDriver
 
@@ -82,5 +83,6 @@ CAPABILITY = Capability(
     profile=profile,
     startup=startup,
     shutdown=shutdown,
+    metrics=lambda ctx, driver: prometheus.families(driver),
 )
 CAPABILITY.export(globals())
