@@ -36,10 +36,13 @@ from datetime import datetime, timezone
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
 from . import websocket
+from .auth import privileges
 from .auth.privileges import READ_METHODS
+from .errors import ApiError
+from .validation import json_body
 
 log = logging.getLogger("portald.audit")
 
@@ -113,24 +116,46 @@ class AuditLog:
 
     # -- the request hooks ---------------------------------------------------------------------------
     def before(self) -> None:
-        """After the privilege guard: a public write (logout) tells who made it when its token is valid."""
-        if request.method not in READ_METHODS and "identity" not in g:
-            try:
-                g.audit_identity = self.auth.identify(request)
-            except Exception:
-                pass
+        """Before a view of ``/auth``: its public writes (logout revokes the token it carries) tell who
+        made them while the token is still valid."""
+        if request.method not in READ_METHODS:
+            g.audit_identity = self._identify()
+
+    def _identify(self):
+        """The caller of a public write (no guard ran), or None."""
+        try:
+            return self.auth.identify(request)
+        except Exception:
+            return None
 
     def after(self, response: Response) -> Response:
-        endpoint = request.endpoint
-        if endpoint in LOGIN_ENDPOINTS:
-            self._login(response)
-        elif request.method not in READ_METHODS:
-            who = g.get("identity") or g.get("audit_identity")
-            self.write("request", response.status_code, who.user if who else None, who.role if who else None)
-        elif _is_upgrade() and not isinstance(response, websocket._Upgraded):
-            who = g.get("identity")
-            self.write("websocket", response.status_code, who.user if who else None, who.role if who else None)
+        try:
+            self._record(response)
+        except Exception:  # the audit must never turn an answered request into a 500
+            log.exception("no audit line for %s %s", request.method, request.path)
         return response
+
+    def _record(self, response: Response) -> None:
+        req = request._get_current_object()  # one proxy lookup instead of one per attribute
+        if req.method in READ_METHODS:  # the usual case, kept cheap: a login by Basic, or an upgrade
+            if req.endpoint in LOGIN_ENDPOINTS:
+                self._login(response)
+            elif "HTTP_UPGRADE" in req.environ and _is_upgrade() and not isinstance(response, websocket._Upgraded):
+                who = g.get("identity")
+                self.write("websocket", response.status_code, who.user if who else None, who.role if who else None)
+        elif req.endpoint in LOGIN_ENDPOINTS:
+            self._login(response)
+        else:
+            who = g.get("identity") or g.get("audit_identity") or self._public_caller(req)
+            self.write("request", response.status_code, who.user if who else None, who.role if who else None)
+
+    def _public_caller(self, req):
+        """Who made a public write outside ``/auth`` (a plugin's), when it carried a valid token; a
+        write the guard refused (no endpoint or a protected one) is nobody's."""
+        view = current_app.view_functions.get(req.endpoint) if req.endpoint else None
+        if view is None or privileges.required(view, req.method) != privileges.PUBLIC:
+            return None
+        return self._identify()
 
     def websocket_opened(self) -> None:
         """Called by ``portald.websocket.serve`` once an upgrade is accepted."""
@@ -142,7 +167,10 @@ class AuditLog:
             credentials = request.authorization
             user = credentials.username if credentials is not None else None
         else:
-            body = request.get_json(silent=True)  # parsed once already by the view (cached)
+            try:  # the body as the view read it (UTF-8, depth-checked JSON); the username only
+                body = json_body()
+            except ApiError:
+                body = None
             user = body.get("username") if isinstance(body, dict) else None
         role = None
         if response.status_code == 200:
@@ -161,7 +189,9 @@ def install(app: Flask, core) -> AuditLog:
     """Build the app's ``AuditLog`` and hook it into every request (call after the privilege guard)."""
     audit = AuditLog(core)
     app.extensions["portald.audit"] = audit
-    app.before_request(audit.before)
+    # only /auth's views: every other request is spared a call (a plugin's public write is looked
+    # up after its view instead)
+    app.before_request_funcs.setdefault("auth", []).append(audit.before)
     app.after_request(audit.after)
     log.info("audit log: %s", audit.where)
     return audit

@@ -29,13 +29,15 @@ import logging
 import stat
 import time
 from pathlib import Path
-from flask import Blueprint, Flask, Response, g, request
+
+from flask import Blueprint, Flask, Response, request
 
 from .auth.privileges import PUBLIC, USER, privilege
 
 log = logging.getLogger("portald.metrics")
 
 ENDPOINT = "metrics.metrics"
+STARTED = "portald.started"  # key of the request's start time in the WSGI environ
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # request latencies of a device's API: pings take ~100 us, a PAM login or a screenshot seconds
@@ -86,8 +88,10 @@ class PluginCollector:
     def __init__(self, host):
         self.host = host
         self._errors: dict[str, str] = {}  # plugin -> the error last logged
+        self._dropped: set[tuple[str, str]] = set()  # (plugin, family name) dropped and logged
 
     def collect(self):
+        from prometheus_client import generate_latest
         from prometheus_client.core import GaugeMetricFamily, Metric
 
         success = GaugeMetricFamily("portald_scrape_collector_success",
@@ -107,6 +111,9 @@ class PluginCollector:
                 for family in families:
                     if not isinstance(family, Metric):
                         raise TypeError(f"gave {type(family).__name__}, not a prometheus_client metric family")
+                # rendered once here: a sample that cannot be written (a None value, a label that is
+                # not text) fails this plugin, not the whole scrape
+                generate_latest(_Families(families))
             except Exception as exc:
                 self._failed(plugin, f"{type(exc).__name__}: {exc}")
                 ok, families = 0, []
@@ -120,20 +127,33 @@ class PluginCollector:
             success.add_metric([plugin], ok)
             duration.add_metric([plugin], elapsed)
             for family in families:
-                owner = names.setdefault(family.name, plugin)
-                if owner != plugin:
-                    self._failed(plugin, f"series {family.name} is already given by plugin {owner}; dropped",
-                                 level=logging.WARNING)
+                owner = names.get(family.name)
+                if owner is not None:
+                    if (plugin, family.name) not in self._dropped:
+                        self._dropped.add((plugin, family.name))
+                        log.warning("metrics of plugin %s: series %s is already given by plugin %s; dropped",
+                                    plugin, family.name, owner)
                     continue
+                names[family.name] = plugin
                 yield family
         yield success
         yield duration
 
-    def _failed(self, plugin: str, error: str, level: int = logging.ERROR) -> None:
+    def _failed(self, plugin: str, error: str) -> None:
         # once per distinct error: a plugin that stays broken must not log at every scrape
         if self._errors.get(plugin) != error:
             self._errors[plugin] = error
-            log.log(level, "metrics of plugin %s: %s", plugin, error)
+            log.error("metrics of plugin %s: %s", plugin, error)
+
+
+class _Families:
+    """A fixed list of families in the shape ``generate_latest`` renders (a registry's ``collect``)."""
+
+    def __init__(self, families: list):
+        self.families = families
+
+    def collect(self):
+        return self.families
 
 
 class RequestSeries:
@@ -142,11 +162,11 @@ class RequestSeries:
     imported only by a daemon that is scraped."""
 
     def __init__(self):
-        self.counts: dict[tuple[str, str, str], int] = {}  # (method, route, status) -> requests
+        self.counts: dict[tuple[str, str, int], int] = {}  # (method, route, status) -> requests
         self.timings: dict[tuple[str, str], list] = {}  # (method, route) -> [per-bucket counts, sum]
 
     def observe(self, method: str, route: str, status: int, seconds: float | None) -> None:
-        key = (method, route, str(status))
+        key = (method, route, status)
         self.counts[key] = self.counts.get(key, 0) + 1
         if seconds is None:
             return
@@ -162,8 +182,8 @@ class RequestSeries:
 
         requests = CounterMetricFamily("portald_http_requests", "HTTP requests answered, by route and status.",
                                        labels=["method", "route", "status"])
-        for key, count in list(self.counts.items()):
-            requests.add_metric(list(key), count)
+        for (method, route, status), count in list(self.counts.items()):
+            requests.add_metric([method, route, str(status)], count)
         yield requests
         latency = HistogramMetricFamily("portald_http_request_duration_seconds",
                                         "Time from a request's arrival to its response's headers, by route.",
@@ -204,19 +224,19 @@ class Metrics:
     def before(self):
         """First of the app's ``before_request`` functions (ahead of the privilege guard): starts
         the clock, and lets a scraper holding the scrape token in."""
-        g.portald_started = time.perf_counter()
-        if request.endpoint == ENDPOINT and self.scrape_token.path is not None:
-            scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        req = request._get_current_object()  # one proxy lookup instead of one per attribute
+        req.environ[STARTED] = time.perf_counter()
+        if req.endpoint == ENDPOINT and self.scrape_token.path is not None:
+            scheme, _, value = req.headers.get("Authorization", "").partition(" ")
             if scheme.lower() == "bearer" and self.scrape_token.matches(value.strip()):
                 return self.render()
         return None
 
     def after(self, response: Response) -> Response:
-        started = g.get("portald_started")
-        rule = request.url_rule
-        self.series.observe(request.method if request.method in METHODS else "other",
-                            rule.rule if rule is not None else "unmatched", response.status_code,
-                            time.perf_counter() - started if started is not None else None)
+        req = request._get_current_object()
+        started, rule, method = req.environ.get(STARTED), req.url_rule, req.method
+        self.series.observe(method if method in METHODS else "other", rule.rule if rule is not None else "unmatched",
+                            response.status_code, time.perf_counter() - started if started is not None else None)
         return response
 
     # -- the endpoint --------------------------------------------------------------------------------

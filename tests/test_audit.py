@@ -8,7 +8,7 @@ import stat
 
 from simple_websocket import Client
 
-from conftest import ADMIN_PASSWORD, admin_token, basic, bearer, login
+from conftest import ADMIN_PASSWORD, admin_token, basic, bearer, login, write_dropin
 from test_server import Daemon
 
 KEYS = ["time", "event", "user", "role", "address", "method", "route", "path", "status"]
@@ -73,6 +73,24 @@ def test_path_and_url_rule_both_written(make_app):
     assert (unmatched["method"], unmatched["route"], unmatched["status"]) == ("DELETE", None, 405)
 
 
+def test_a_plugins_public_write_names_its_caller_when_it_has_a_token(make_app, tmp_path):
+    write_dropin(tmp_path, "bell", "from flask import Blueprint\n"
+                 "from portald.auth.privileges import PUBLIC, privilege\n"
+                 "from portald.hookspecs import hookimpl\n\n"
+                 "@hookimpl\ndef portald_blueprints(ctx):\n"
+                 "    bp = Blueprint('bell', __name__)\n"
+                 "    bp.add_url_rule('/test/bell', 'ring', privilege(PUBLIC)(lambda: {'rung': True}),\n"
+                 "                    methods=['POST'])\n"
+                 "    return [bp]\n")
+    app = make_app()
+    client = app.test_client()
+    token = admin_token(client)
+    assert client.post("/test/bell").status_code == 200
+    assert client.post("/test/bell", headers=bearer(token)).status_code == 200
+    assert _brief(_lines(app)[-2:]) == [("request", None, None, "POST", "/test/bell", 200),
+                                        ("request", "admin", "admin", "POST", "/test/bell", 200)]
+
+
 def test_a_username_with_a_newline_cannot_forge_a_line(make_app):
     app = make_app()
     client = app.test_client()
@@ -80,6 +98,15 @@ def test_a_username_with_a_newline_cannot_forge_a_line(make_app):
     assert login(client, forged, "pw").status_code == 401
     (line,) = _lines(app)
     assert line["user"] == forged
+
+
+def test_a_malformed_login_body_is_a_line_without_a_user(make_app):
+    app = make_app()
+    client = app.test_client()
+    for body in ("[" * 5000 + "]" * 5000, "{not json", '{"username": 7, "password": "pw-secret-9"}'):
+        response = client.post("/auth/login?m=2", data=body, content_type="application/json")
+        assert response.status_code == 422, body[:20]
+    assert [(line["event"], line["user"], line["status"]) for line in _lines(app)] == [("login", None, 422)] * 3
 
 
 def test_audit_file_rotates_and_is_private(make_app, tmp_path):

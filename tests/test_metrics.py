@@ -133,6 +133,12 @@ def test_a_plugin_whose_metrics_raise_does_not_break_the_scrape(make_app, tmp_pa
                  "@hookimpl\ndef portald_metrics(ctx):\n    raise RuntimeError('sensor bus on fire')\n")
     write_dropin(tmp_path, "notmetric", "from portald.hookspecs import hookimpl\n\n"
                  "@hookimpl\ndef portald_metrics(ctx):\n    return ['node_fake 1']\n")
+    write_dropin(tmp_path, "badvalue", "from portald.hookspecs import hookimpl\n"
+                 "from prometheus_client.core import GaugeMetricFamily\n\n"
+                 "@hookimpl\ndef portald_metrics(ctx):\n"
+                 "    family = GaugeMetricFamily('acme_broken', 'A sample that cannot be written.', labels=['n'])\n"
+                 "    family.add_metric([7], None)\n"
+                 "    return [family]\n")
     write_dropin(tmp_path, "oem", "from portald.hookspecs import hookimpl\n"
                  "from prometheus_client.core import GaugeMetricFamily\n\n"
                  "@hookimpl\ndef portald_metrics(ctx):\n"
@@ -145,13 +151,16 @@ def test_a_plugin_whose_metrics_raise_does_not_break_the_scrape(make_app, tmp_pa
             samples = _samples(client.get("/metrics", headers=headers))
             assert _value(samples, "portald_scrape_collector_success", plugin="broken") == 0
             assert _value(samples, "portald_scrape_collector_success", plugin="notmetric") == 0
+            assert _value(samples, "portald_scrape_collector_success", plugin="badvalue") == 0
+            assert "acme_broken" not in samples
             assert _value(samples, "portald_scrape_collector_success", plugin="hwmon") == 1
             assert _value(samples, "acme_fan_tray_present") == 1  # an OEM's own series
             # one family per name: the plugin called first keeps it (pluggy's order, as for the
             # profile: a drop-in before the built-ins), the other's is dropped
             assert _value(samples, "node_memory_MemTotal_bytes") == -1
             assert samples["node_hwmon_temp_celsius"]
-    assert caplog.text.count("sensor bus on fire") == 1  # once, not at every scrape
+    # once, not at every scrape
+    assert caplog.text.count("sensor bus on fire") == 1 and caplog.text.count("already given") == 1
     assert "not a prometheus_client metric family" in caplog.text
     assert "metrics of plugin systemperf: series node_memory_MemTotal_bytes is already given by plugin oem" \
         in caplog.text
