@@ -193,5 +193,5 @@ def install(app: Flask, core) -> AuditLog:
     # up after its view instead)
     app.before_request_funcs.setdefault("auth", []).append(audit.before)
     app.after_request(audit.after)
-    log.info("audit log: %s", audit.where)
+    logging.getLogger("portald").info("audit log: %s", audit.where)  # portald.audit carries audit lines only
     return audit
