@@ -11,6 +11,7 @@ import importlib.util
 import re
 import shutil
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -32,7 +33,7 @@ PAYLOAD = {
     "_internal/Lib Files/cost$1.txt": "a name with a space and a dollar\n",
 }
 
-pytestmark = pytest.mark.skipif(shutil.which("wixl") is None or shutil.which("msiinfo") is None,
+needs_wixl = pytest.mark.skipif(shutil.which("wixl") is None or shutil.which("msiinfo") is None,
                                 reason="msitools' wixl and msiinfo are not installed (Debian: wixl msitools)")
 
 
@@ -98,6 +99,7 @@ def _installed_files(tables) -> dict[str, dict]:
             for row in tables["File"]}
 
 
+@needs_wixl
 def test_msi_is_named_for_the_version_and_carries_it(built, tables):
     msi, _ = built
     assert msi.name == f"portald-{portald.__version__}-x64.msi"
@@ -108,6 +110,7 @@ def test_msi_is_named_for_the_version_and_carries_it(built, tables):
     assert properties["ProductCode"] == "{%s}" % build_msi.product_code(portald.__version__).upper()
 
 
+@needs_wixl
 def test_service_is_installed_to_start_at_boot_with_its_config_and_state_under_programdata(tables):
     (service,) = tables["ServiceInstall"]
     assert service["Name"] == "portald"
@@ -121,6 +124,7 @@ def test_service_is_installed_to_start_at_boot_with_its_config_and_state_under_p
     assert key_file["FileName"] == "portald.exe" and component["Directory_"] == "INSTALLDIR"
 
 
+@needs_wixl
 def test_service_is_started_on_install_and_stopped_and_removed_on_uninstall(tables):
     (control,) = tables["ServiceControl"]
     assert control["Name"] == "portald" and control["Wait"] == "1"
@@ -129,6 +133,7 @@ def test_service_is_started_on_install_and_stopped_and_removed_on_uninstall(tabl
     assert sequence["StopServices"] < sequence["InstallFiles"] < sequence["InstallServices"] < sequence["StartServices"]
 
 
+@needs_wixl
 def test_every_payload_file_and_the_config_are_installed_and_nothing_else(built, tables):
     _, payload = built
     files = _installed_files(tables)
@@ -144,6 +149,7 @@ def test_every_payload_file_and_the_config_are_installed_and_nothing_else(built,
     assert all(int(row["Attributes"]) & 256 for row in tables["Component"])
 
 
+@needs_wixl
 def test_upgrade_code_is_the_fixed_one_and_a_newer_version_replaces_an_older(tables):
     properties = {row["Property"]: row["Value"] for row in tables["Property"]}
     assert properties["UpgradeCode"] == UPGRADE_CODE
@@ -154,6 +160,7 @@ def test_upgrade_code_is_the_fixed_one_and_a_newer_version_replaces_an_older(tab
     assert "RemoveExistingProducts" in {row["Action"] for row in tables["InstallExecuteSequence"]}
 
 
+@needs_wixl
 def test_config_plugins_and_state_folders_are_under_common_app_data(tables):
     directories = {row["Directory"]: row for row in tables["Directory"]}
     assert _directory_path(directories, "DATADIR") == "CommonAppDataFolder/portald"
@@ -170,6 +177,7 @@ def test_config_plugins_and_state_folders_are_under_common_app_data(tables):
     assert environment["Value"] == "[~]PORTALD_PLUGINS_DIR=[PLUGINSDIR][~]"
 
 
+@needs_wixl
 def test_programdata_folder_is_locked_to_system_and_administrators_after_the_files(tables):
     (action,) = tables["CustomAction"]
     assert action["Action"] == "LockDataDir" and action["Source"] == "ICACLS"
@@ -182,6 +190,7 @@ def test_programdata_folder_is_locked_to_system_and_administrators_after_the_fil
     assert sequence["LockDataDir"]["Condition"] == 'NOT REMOVE~="ALL"'
 
 
+@needs_wixl
 def test_two_builds_of_one_payload_have_the_same_tables(built, tables, tmp_path):
     _, payload = built
     again = build_msi.build(payload, tmp_path)
@@ -217,6 +226,7 @@ def test_a_payload_without_portald_exe_or_with_a_link_is_refused(tmp_path):
         payload_fragment.fragment(tmp_path)
 
 
+@needs_wixl
 def test_make_msi_without_a_payload_builds_a_stand_in_named_as_such(tmp_path, capsys):
     assert build_msi.main(["--stand-in", "--out", str(tmp_path)]) == 0
     (msi,) = tmp_path.iterdir()
@@ -225,6 +235,7 @@ def test_make_msi_without_a_payload_builds_a_stand_in_named_as_such(tmp_path, ca
     assert {row["FileName"] for row in export(msi, "File")} >= {"portald.exe", "portald.toml"}
 
 
+@needs_wixl
 def test_make_msi_with_a_bad_payload_says_why_and_fails(tmp_path, capsys):
     assert build_msi.main(["--payload", str(tmp_path), "--out", str(tmp_path / "dist")]) == 1
     assert "no portald.exe" in capsys.readouterr().err
@@ -248,3 +259,9 @@ def test_makefile_passes_payload_and_defaults_to_the_stand_in():
     assert re.search(r'build_msi\.py --payload "/some/dir" --out dist', make)
     make = subprocess.run(["make", "-n", "-C", str(ROOT), "msi"], check=True, capture_output=True, text=True).stdout
     assert "build_msi.py --stand-in --out dist" in make  # (make -n prints, runs nothing)
+
+
+def test_the_script_pyinstaller_freezes_is_the_portald_command():
+    done = subprocess.run([sys.executable, str(MSI_DIR / "portald_entry.py"), "--version"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"portald {portald.__version__}"
