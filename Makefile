@@ -10,17 +10,17 @@ BIN := $(VENV)/bin
 
 # Debian packages: to build and run (venv, PAM) and, for the tests, to create real OS accounts.
 RUN_DEBS := python3 python3-venv python3-dev gcc libpam0g libpam-runtime libpam-modules ca-certificates smartmontools hwdata
-TEST_DEBS := $(RUN_DEBS) passwd procps curl dbus-daemon xvfb x11-xserver-utils libxcb1 libxcb-randr0 libxcb-render0 libxcb-shm0 libxcb-xfixes0 linux-libc-dev network-manager dnsmasq-base iproute2 isc-dhcp-client x11vnc mosquitto mosquitto-clients snmp wixl msitools
+TEST_DEBS := $(RUN_DEBS) passwd procps curl dbus-daemon xvfb x11-xserver-utils libxcb1 libxcb-randr0 libxcb-render0 libxcb-shm0 libxcb-xfixes0 linux-libc-dev network-manager dnsmasq-base iproute2 isc-dhcp-client x11vnc mosquitto mosquitto-clients snmp wixl msitools chromium
 
-.PHONY: run test check debs-run debs-test venv pam clean msi
+.PHONY: run test check debs-run debs-test venv pam clean msi webui
 
-run: debs-run venv pam
+run: debs-run venv pam webui
 	@echo "portald on the sim board: it prints the URLs it serves once it listens (HTTPS with a self-signed"
 	@echo "certificate, so curl -k). Log in as admin, factory password p@ssw0rd, which must be changed"
 	@echo "first: the README's walk-through does it. Stop with Ctrl-C."
 	$(BIN)/portald run --sim --listen $(LISTEN) --state-dir $(STATE_DIR)
 
-test: debs-test venv pam
+test: debs-test venv pam webui
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 check: venv
@@ -40,6 +40,12 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
+
+# The web UI served at / (webui/): npm ci + esbuild into portald/webui_dist/ (not in git). Node.js >= 18
+# and npm: Debian's nodejs and npm packages when npm is missing.
+webui:
+	@command -v npm >/dev/null 2>&1 || ./packaging/ensure-debs nodejs npm
+	./webui/build.sh
 
 # /etc/pam.d/portald: the PAM service for OS-account logins
 pam:

@@ -1,12 +1,13 @@
 """Routes the core itself serves: each service's ``ping`` and ``agentinfo`` (``/auth``,
 ``/platform/api``, ``/api``, ``/edgehub/api``), the capability profile, the plugin
-listing ``GET /platform/api/plugins`` (an addition to the spec), and ``GET /``, a short page that
-tells whoever opens the device's address in a browser where the API is (also an addition)."""
+listing ``GET /platform/api/plugins`` (an addition to the spec), and ``GET /`` (also an addition): the
+web UI when it was built (``portald.webui``), else a short page that tells whoever opens the device's
+address in a browser where the API is."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from . import __version__, versions
+from . import __version__, versions, webui
 from .app_context import core
 from .auth.privileges import PUBLIC, privilege
 from .profile_keys import DEFAULTS
@@ -69,7 +70,7 @@ def _front_blueprint() -> Blueprint:
             return jsonify({"message": "portald: Platform Portal REST API", "login": "/auth/login?m=2",
                             "profile": "/edgehub/api/profile", "plugins": "/platform/api/plugins",
                             "ping": "/platform/api/ping"})
-        return Response(_FRONT_PAGE, mimetype="text/html")
+        return webui.index_response() or Response(_FRONT_PAGE, mimetype="text/html")
 
     return bp
 
@@ -87,4 +88,4 @@ def blueprints() -> list[Blueprint]:
         chosen per capability."""
         return jsonify({"version": __version__, **core().host.status()})
 
-    return [_front_blueprint(), *services.values()]
+    return [_front_blueprint(), webui.blueprint(), *services.values()]

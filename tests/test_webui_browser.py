@@ -1,0 +1,199 @@
+"""The web UI at ``/`` in a real browser: Playwright for Python driving Debian's Chromium
+(``/usr/bin/chromium``, headless, kept off the network by a dead proxy) against ``portald run --sim``
+on 127.0.0.1. Every page is checked with axe-core (no serious or critical violations) at a panel PC's
+1280x800 and at a phone's width, and saved as a screenshot under the artifacts folder the first test
+prints (``$TMPDIR/portald-webui-artifacts``)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect, sync_playwright
+from test_server import ADMIN_NEW, Daemon
+
+ROOT = Path(__file__).resolve().parent.parent
+DIST = ROOT / "portald" / "webui_dist"
+AXE = ROOT / "webui" / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"
+PANEL, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
+PAGES = ["dashboard", "system", "peripherals", "network", "processes", "services", "terminal", "rdesk",
+         "edgehub", "plugins"]
+ARTIFACTS = Path(os.environ.get("TMPDIR") or tempfile.gettempdir()) / "portald-webui-artifacts"
+
+
+# -- fixtures ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def built():
+    """The UI as `make webui` builds it (built here when it was not)."""
+    if not (DIST / "index.html").is_file() or not AXE.is_file():
+        subprocess.run([str(ROOT / "webui" / "build.sh")], check=True)
+    return DIST
+
+
+@pytest.fixture(scope="module")
+def browser(built):
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (make test does it)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nweb UI screenshots: {ARTIFACTS}")
+    with sync_playwright() as p:
+        try:
+            # a proxy that answers nothing keeps the browser off the network; only 127.0.0.1 bypasses it
+            chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=["--proxy-server=127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"])
+        except PlaywrightError as exc:
+            pytest.skip(f"chromium cannot start here: {exc.message.splitlines()[0]}")
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def daemon(tmp_path, built):
+    started = Daemon(tmp_path, http=True)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def page(browser, daemon):
+    """A fresh browser context on the daemon; any page error or CSP violation fails the test."""
+    context = browser.new_context(viewport=PANEL, base_url=daemon.url)
+    problems: list[str] = []
+    tab = context.new_page()
+    tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    tab.on("console", lambda msg: problems.append(f"console: {msg.text}")
+           if msg.type == "error" and "Content Security Policy" in msg.text else None)
+    tab.set_default_timeout(10_000)
+    try:
+        yield tab
+        assert not problems, problems
+    finally:
+        context.close()
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def log_in(page, user: str, password: str, admin_account: bool) -> None:
+    page.goto("/")
+    page.get_by_label("Built-in admin account" if admin_account else "Operating-system account").check()
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def admin_logged_in(page, daemon) -> None:
+    """The factory password changed through the API, then the admin account logged in through the UI."""
+    daemon.admin_token()
+    log_in(page, "admin", ADMIN_NEW, admin_account=True)
+    expect(page.get_by_test_id("who")).to_have_attribute("data-role", "admin")
+
+
+def open_page(page, name: str):
+    page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
+    return page.locator(f".page[data-page]")
+
+
+def axe_violations(page) -> list[str]:
+    """Serious and critical axe-core findings on what the page shows now (evaluated, not injected as a
+    <script>, so the page's CSP stays as served)."""
+    if page.evaluate("typeof window.axe") == "undefined":
+        page.evaluate(AXE.read_text())
+    found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+        .filter(v => ['serious', 'critical'].includes(v.impact))
+        .map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')})`)""")
+    return found
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def chart_value(page, chart: str, series: str) -> str:
+    return page.locator(f'[data-chart="{chart}"] output[data-series="{series}"]').inner_text()
+
+
+# -- tests -------------------------------------------------------------------------------------------
+def test_factory_password_must_be_changed_first_then_the_dashboard_opens(page, daemon):
+    log_in(page, "admin", "p@ssw0rd", admin_account=True)
+    expect(page.get_by_role("heading", name="Choose a new admin password")).to_be_visible()
+    assert axe_violations(page) == []
+    page.get_by_label("New password", exact=True).fill(ADMIN_NEW)
+    page.get_by_label("New password again").fill(ADMIN_NEW + "x")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("The two new passwords differ.")).to_be_visible()
+    page.get_by_label("New password again").fill(ADMIN_NEW)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # the factory password is gone for good: the API refuses it, and takes the new one
+    assert daemon.post("/auth/login?m=2", json={"username": "admin", "password": "p@ssw0rd"}).status_code == 401
+    assert daemon.post("/auth/login?m=2", json={"username": "admin", "password": ADMIN_NEW}).status_code == 200
+
+
+def test_a_wrong_password_is_said_next_to_the_form(page, daemon):
+    log_in(page, "admin", "not-the-password", admin_account=True)
+    expect(page.locator("form .note.error")).to_contain_text("Wrong user name or password")
+
+
+def test_dashboard_charts_move_with_the_event_stream(page, daemon):
+    admin_logged_in(page, daemon)
+    expect(page.locator('[data-chart="temperature"] output[data-series="CPU"]')).to_be_visible()
+    first = chart_value(page, "temperature", "CPU")
+    # the sim board's CPU temperature moves every sample; a new event must change the text and the chart
+    expect(page.locator('[data-chart="temperature"] output[data-series="CPU"]')).not_to_have_text(first, timeout=15_000)
+    expect(page.locator('[data-chart="cpu"] output[data-series="CPU 0"]')).to_contain_text("%")
+    assert page.locator('[data-chart="temperature"] canvas').count() >= 1
+    expect(page.get_by_test_id("uptime")).not_to_have_text("…")
+
+
+def test_every_page_passes_axe_at_panel_and_phone_width(page, daemon):
+    admin_logged_in(page, daemon)
+    for size, viewport in (("panel", PANEL), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        for name in PAGES:
+            page.goto(f"/#/{name}")
+            body = page.locator(f'.page[data-page="{name}"]')
+            expect(body).to_be_attached()
+            page.wait_for_load_state("networkidle") if name not in ("dashboard",) else page.wait_for_timeout(2500)
+            assert axe_violations(page) == [], (size, name)
+            shot(page, f"{name}-{size}")
+    # the phone layout hides the navigation behind a menu button that opens it
+    page.get_by_role("button", name="Menu").click()
+    expect(page.get_by_role("navigation").get_by_role("link", name="Plugins")).to_be_visible()
+
+
+def test_plugins_page_lists_each_capability_with_its_driver(page, daemon):
+    admin_logged_in(page, daemon)
+    open_page(page, "Plugins")
+    row = page.get_by_test_id("capabilities").get_by_role("row").filter(has=page.get_by_role("rowheader", name="gpio", exact=True))
+    expect(row).to_contain_text("sim.gpio")
+    expect(page.get_by_test_id("plugins")).to_contain_text("active")
+
+
+def test_revoked_session_is_noticed_and_leads_back_to_login(page, daemon):
+    admin_logged_in(page, daemon)
+    expect(page.locator('[data-chart="temperature"] output[data-series="CPU"]')).to_be_visible()
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "jwt")
+    assert requests.post(f"{daemon.url}/auth/logout", headers={"Authorization": f"Bearer {token}"}, timeout=5).ok
+    dialog = page.get_by_test_id("session-expired")
+    expect(dialog).to_be_visible(timeout=20_000)
+    assert axe_violations(page) == []
+    shot(page, "session-expired")
+    dialog.get_by_role("button", name="Log in again").click()
+    expect(page.get_by_role("heading", name="Log in to this device")).to_be_visible()
+
+
+def test_lost_connection_is_said_with_a_way_back(page, daemon):
+    admin_logged_in(page, daemon)
+    expect(page.locator('[data-chart="temperature"] output[data-series="CPU"]')).to_be_visible()
+    daemon.stop()
+    banner = page.get_by_test_id("offline")
+    expect(banner).to_contain_text("Connection to the device lost", timeout=15_000)
+    expect(banner.get_by_role("button", name="Back to login")).to_be_visible()
