@@ -61,34 +61,45 @@ def test_logins_writes_and_refusals_are_lines_and_reads_are_not(make_app):
         assert secret not in text, secret
 
 
-def test_path_and_url_rule_both_written(make_app):
+BELL = """
+from flask import Blueprint
+from portald.auth.privileges import PUBLIC, privilege
+from portald.hookspecs import hookimpl
+
+
+@hookimpl
+def portald_blueprints(ctx):
+    bp = Blueprint("bell", __name__)
+    bp.add_url_rule("/test/bell", "ring", privilege(PUBLIC)(lambda: {"rung": True}), methods=["POST"])
+    bp.add_url_rule("/test/bell/<int:n>", "tune", lambda n: {"n": n}, methods=["PUT"])  # admin
+    return [bp]
+"""
+
+
+def test_path_and_url_rule_both_written(make_app, tmp_path):
+    write_dropin(tmp_path, "bell", BELL)
     app = make_app()
     client = app.test_client()
     headers = bearer(admin_token(client))
-    client.put("/platform/api/perif/led/0", headers=headers, json={})
+    assert client.put("/test/bell/3", headers=headers).status_code == 200
     line = _lines(app)[-1]
-    assert (line["route"], line["path"]) == ("/platform/api/perif/led/<raw_id>", "/platform/api/perif/led/0")
+    assert (line["route"], line["path"]) == ("/test/bell/<int:n>", "/test/bell/3")
     assert client.delete("/platform/api/hwmon", headers=headers).status_code == 405
     unmatched = _lines(app)[-1]
     assert (unmatched["method"], unmatched["route"], unmatched["status"]) == ("DELETE", None, 405)
 
 
 def test_a_plugins_public_write_names_its_caller_when_it_has_a_token(make_app, tmp_path):
-    write_dropin(tmp_path, "bell", "from flask import Blueprint\n"
-                 "from portald.auth.privileges import PUBLIC, privilege\n"
-                 "from portald.hookspecs import hookimpl\n\n"
-                 "@hookimpl\ndef portald_blueprints(ctx):\n"
-                 "    bp = Blueprint('bell', __name__)\n"
-                 "    bp.add_url_rule('/test/bell', 'ring', privilege(PUBLIC)(lambda: {'rung': True}),\n"
-                 "                    methods=['POST'])\n"
-                 "    return [bp]\n")
+    write_dropin(tmp_path, "bell", BELL)
     app = make_app()
     client = app.test_client()
     token = admin_token(client)
     assert client.post("/test/bell").status_code == 200
     assert client.post("/test/bell", headers=bearer(token)).status_code == 200
-    assert _brief(_lines(app)[-2:]) == [("request", None, None, "POST", "/test/bell", 200),
-                                        ("request", "admin", "admin", "POST", "/test/bell", 200)]
+    assert client.put("/test/bell/3").status_code == 401
+    assert _brief(_lines(app)[-3:]) == [("request", None, None, "POST", "/test/bell", 200),
+                                        ("request", "admin", "admin", "POST", "/test/bell", 200),
+                                        ("request", None, None, "PUT", "/test/bell/<int:n>", 401)]
 
 
 def test_a_username_with_a_newline_cannot_forge_a_line(make_app):

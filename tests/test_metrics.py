@@ -69,26 +69,44 @@ def test_sim_scrape_has_the_node_style_series_with_sane_values(client, admin_hea
         assert _value(samples, "portald_scrape_collector_success", plugin=plugin) == 1, plugin
 
 
-def test_request_counter_counts_by_url_rule_never_the_raw_path(client, admin_headers):
-    rule = "/platform/api/perif/led/<raw_id>"
+ITEMS = """
+from flask import Blueprint
+from portald.hookspecs import hookimpl
 
-    def count(samples, status):
+
+@hookimpl
+def portald_blueprints(ctx):
+    bp = Blueprint("items", __name__)
+    bp.add_url_rule("/test/items/<int:n>", "item", lambda n: ({"n": n}, 200 if n < 2 else 404))
+    return [bp]
+"""
+
+
+def test_request_counter_counts_by_url_rule_never_the_raw_path(make_app, tmp_path):
+    write_dropin(tmp_path, "items", ITEMS)
+    client = make_app().test_client()
+    headers = bearer(admin_token(client))
+    rule = "/test/items/<int:n>"
+
+    def count(samples, route, status):
         return sum(value for labels, value in samples.get("portald_http_requests_total", [])
-                   if labels["route"] == rule and labels["method"] == "GET" and labels["status"] == status)
+                   if labels["route"] == route and labels["method"] == "GET" and labels["status"] == status)
 
-    before = _samples(client.get("/metrics", headers=admin_headers))
-    statuses = [client.get(f"/platform/api/perif/led/{led}", headers=admin_headers).status_code
-                for led in ("0", "1", "nope-7")]
-    after = _samples(client.get("/metrics", headers=admin_headers))
-    for status in set(statuses):
-        assert count(after, str(status)) - count(before, str(status)) == statuses.count(status)
-    paths = {labels["route"] for labels, _ in after["portald_http_requests_total"]}
-    assert not any("nope-7" in path for path in paths) and rule in paths
+    before = _samples(client.get("/metrics", headers=headers))
+    for path, status in (("/test/items/0", 200), ("/test/items/1", 200), ("/test/items/7", 404),
+                         ("/test/items/nope", 404)):
+        assert client.get(path, headers=headers).status_code == status, path
+    after = _samples(client.get("/metrics", headers=headers))
+    assert count(after, rule, "200") - count(before, rule, "200") == 2
+    assert count(after, rule, "404") - count(before, rule, "404") == 1
+    assert count(after, "unmatched", "404") - count(before, "unmatched", "404") == 1  # no rule took it
+    routes = {labels["route"] for labels, _ in after["portald_http_requests_total"]}
+    assert rule in routes and not any(route.startswith("/test/items/") and route != rule for route in routes)
     assert _value(after, "portald_http_request_duration_seconds_count", method="GET", route=rule) == 3
     assert _value(after, "portald_http_request_duration_seconds_bucket", method="GET", route=rule, le="+Inf") == 3
     # the refused scrapes are counted too (the clock runs before the privilege guard)
     client.get("/metrics")
-    again = _samples(client.get("/metrics", headers=admin_headers))
+    again = _samples(client.get("/metrics", headers=headers))
     assert _value(again, "portald_http_requests_total", method="GET", route="/metrics", status="401") == 1
 
 
