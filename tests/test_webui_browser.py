@@ -197,3 +197,50 @@ def test_lost_connection_is_said_with_a_way_back(page, daemon):
     banner = page.get_by_test_id("offline")
     expect(banner).to_contain_text("Connection to the device lost", timeout=15_000)
     expect(banner.get_by_role("button", name="Back to login")).to_be_visible()
+
+
+def _api_token(daemon) -> str:
+    answer = daemon.post("/auth/login?m=2", json={"username": "admin", "password": ADMIN_NEW})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["token"]
+
+
+def test_gpio_switch_sets_the_pin_and_the_api_reads_it_back(page, daemon):
+    admin_logged_in(page, daemon)
+    open_page(page, "Peripherals")
+    headers = {"Authorization": f"Bearer {_api_token(daemon)}"}
+    assert daemon.get("/platform/api/perif/gpio/0", headers=headers).json()["level"] == 0
+    switch = page.get_by_test_id("gpio-0-level")
+    expect(switch).not_to_be_checked()
+    switch.click()
+    expect(page.get_by_text("Pin 0 is now high.")).to_be_visible()
+    assert daemon.get("/platform/api/perif/gpio/0", headers=headers).json()["level"] == 1
+    switch.click()
+    expect(page.get_by_text("Pin 0 is now low.")).to_be_visible()
+    assert daemon.get("/platform/api/perif/gpio/0", headers=headers).json()["level"] == 0
+    # an input pin's level cannot be set: its switch is disabled; making it an output enables it
+    expect(page.get_by_test_id("gpio-4-level")).to_be_disabled()
+    page.get_by_test_id("gpio-4-dir").select_option("0")
+    expect(page.get_by_test_id("gpio-4-level")).to_be_enabled()
+    assert daemon.get("/platform/api/perif/gpio/4", headers=headers).json()["dir"] == 0
+
+
+def test_an_os_account_sees_every_write_disabled(page, daemon, os_user_factory):
+    user = os_user_factory()
+    log_in(page, user.name, user.password, admin_account=False)
+    expect(page.get_by_test_id("who")).to_have_attribute("data-role", "user")
+    open_page(page, "Peripherals")
+    expect(page.get_by_test_id("gpio-0-level")).to_be_disabled()
+    expect(page.get_by_test_id("led-0")).to_be_disabled()
+    expect(page.get_by_test_id("gpio-0-dir")).to_be_disabled()
+    expect(page.get_by_role("button", name="Apply")).to_be_disabled()
+    open_page(page, "Services")
+    expect(page.get_by_role("button", name="restart cron")).to_be_disabled()
+    open_page(page, "System")
+    expect(page.get_by_role("button", name="Reboot")).to_be_disabled()
+    shot(page, "system-as-os-user")
+    open_page(page, "Processes")
+    # a process of another account (root's PID 1) cannot be killed from this account
+    expect(page.get_by_role("button", name="Kill ", exact=False).first).to_be_attached()
+    root_row = page.get_by_test_id("processes").get_by_role("row").filter(has=page.get_by_role("rowheader", name="1", exact=True))
+    expect(root_row.get_by_role("button", name="Kill")).to_be_disabled()

@@ -78,3 +78,23 @@ export function say(el: HTMLElement, message: string, kind: "error" | "ok" | "" 
 export function scroller(label: string, table: HTMLTableElement): HTMLDivElement {
   return h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": label }, table);
 }
+
+/** Asks before something that cannot be undone; resolves true when the user confirms. */
+export function confirmAction(title: string, text: string, action: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const id = uid("dlg");
+    const done = (answer: boolean) => { dialog.close(); dialog.remove(); resolve(answer); };
+    const dialog = h("dialog", { "aria-labelledby": id, "data-testid": "confirm" },
+      h("h2", { id }, title), h("p", null, text),
+      h("div", { class: "row" },
+        h("button", { type: "button", class: "danger", onclick: () => done(true) }, action),
+        h("button", { type: "button", onclick: () => done(false) }, "Cancel")));
+    dialog.addEventListener("cancel", () => resolve(false));
+    document.body.appendChild(dialog);
+    dialog.showModal();
+    (dialog.querySelectorAll("button")[1] as HTMLButtonElement).focus();
+  });
+}
+
+/** A read-only hint for an account that may not change something. */
+export const ADMIN_ONLY = "Only an administrator may change this.";
