@@ -13,7 +13,7 @@ from portald.capability import Capability
 from portald.contract import members
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "capabilities.md"
-BOARDS = ("linux", "sim")
+BOARDS = ("linux", "sim", "windows")
 
 HEADER = """# Capabilities and their driver interfaces
 
@@ -67,8 +67,8 @@ def render() -> str:
             path = _source_path(module)
             drivers.setdefault(module.CAPABILITY, {})[board] = f"[{Path(path).name}](../{path}){settings}"
 
-    lines = [HEADER, "| capability | plugin | Protocol | events | settings | linux | sim |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [HEADER, f"| capability | plugin | Protocol | events | settings | {' | '.join(BOARDS)} |",
+             "|---|---|---|---|---|" + "---|" * len(BOARDS)]
     for name, (plugin, cap) in sorted(declared.items()):
         protocol = f"[`{cap.protocol.__name__}`]({Path('..', _source_path(cap.protocol)).as_posix()})" \
             if cap.protocol else "—"
