@@ -6,6 +6,7 @@ prints (``$TMPDIR/portald-webui-artifacts``)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -244,3 +245,35 @@ def test_an_os_account_sees_every_write_disabled(page, daemon, os_user_factory):
     expect(page.get_by_role("button", name="Kill ", exact=False).first).to_be_attached()
     root_row = page.get_by_test_id("processes").get_by_role("row").filter(has=page.get_by_role("rowheader", name="1", exact=True))
     expect(root_row.get_by_role("button", name="Kill")).to_be_disabled()
+
+
+def test_terminal_runs_a_command_and_shows_its_output(page, daemon, os_user_factory):
+    user = os_user_factory()
+    subprocess.run(["usermod", "--shell", "/bin/bash", user.name], check=True)
+    log_in(page, user.name, user.password, admin_account=False)
+    open_page(page, "Terminal")
+    expect(page.get_by_text("Connected.")).to_be_visible()
+    page.get_by_label("Terminal input").press_sequentially("echo $((6*7))\n")
+    # the command line holds 6*7, never 42: a line reading 42 is the shell's output
+    expect(page.locator(".xterm-rows > div").filter(has_text="42").filter(has_not_text="echo")).to_have_count(1)
+    assert axe_violations(page) == []
+    shot(page, "terminal-session")
+    # the PTY's size follows the window: a narrower window, fewer columns for the shell
+    wide = _tty_columns(page, 1)
+    page.set_viewport_size({"width": 700, "height": 700})
+    narrow = wide
+    for attempt in range(2, 30):
+        narrow = _tty_columns(page, attempt)
+        if narrow < wide:
+            break
+        page.wait_for_timeout(100)
+    assert narrow < wide, (wide, narrow)
+
+
+def _tty_columns(page, mark: int) -> int:
+    """Runs `stty size` in the open terminal; the columns it prints (on the line "N<mark> <rows> <cols>",
+    which the echoed command line never matches)."""
+    page.get_by_label("Terminal input").press_sequentially(f"echo N{mark} $(stty size)\n")
+    line = page.locator(".xterm-rows > div").filter(has_text=re.compile(rf"^N{mark} \d+ \d+\s*$"))
+    expect(line).to_have_count(1)
+    return int(line.inner_text().split()[2])

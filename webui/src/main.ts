@@ -2,6 +2,7 @@
 // page router (#/<page>; each page is loaded on first use), and the two things every page shares —
 // the "session ended" dialog and the "connection lost" banner.
 import "uplot/dist/uPlot.min.css";
+import "@xterm/xterm/css/xterm.css";
 import "./style.css";
 import { ApiError, get, on } from "./api";
 import { clear, h, note, say, uid } from "./dom";
