@@ -277,3 +277,24 @@ def _tty_columns(page, mark: int) -> int:
     line = page.locator(".xterm-rows > div").filter(has_text=re.compile(rf"^N{mark} \d+ \d+\s*$"))
     expect(line).to_have_count(1)
     return int(line.inner_text().split()[2])
+
+
+def test_remote_desktop_draws_the_sim_boards_screen(page, daemon):
+    admin_logged_in(page, daemon)
+    open_page(page, "Remote desktop")
+    page.get_by_role("button", name="Connect").click()
+    expect(page.get_by_text("Connected.")).to_be_visible(timeout=20_000)
+    canvas = page.get_by_test_id("rdesk").locator("canvas")
+    # the first framebuffer update has arrived once the canvas has the remote screen's size and its
+    # pixels are painted: a canvas nothing drew on is transparent (alpha 0); Xvfb's screen is opaque
+    page.wait_for_function("""() => {
+        const c = document.querySelector('[data-testid=rdesk] canvas');
+        if (!c || c.width < 100) return false;
+        const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 3; i < px.length; i += 4 * 997) if (px[i] !== 255) return false;
+        return true;
+    }""", timeout=20_000)
+    assert canvas.evaluate("c => [c.width, c.height]") == [1024, 768]
+    shot(page, "rdesk-session")
+    page.get_by_role("button", name="Disconnect").click()
+    expect(page.get_by_text("Disconnected.")).to_be_visible()
