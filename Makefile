@@ -10,9 +10,9 @@ BIN := $(VENV)/bin
 
 # Debian packages: to build and run (venv, PAM) and, for the tests, to create real OS accounts.
 RUN_DEBS := python3 python3-venv python3-dev gcc libpam0g libpam-runtime libpam-modules ca-certificates smartmontools hwdata
-TEST_DEBS := $(RUN_DEBS) passwd procps curl dbus-daemon xvfb x11-xserver-utils libxcb1 libxcb-randr0 libxcb-render0 libxcb-shm0 libxcb-xfixes0 linux-libc-dev network-manager dnsmasq-base iproute2 isc-dhcp-client x11vnc mosquitto mosquitto-clients snmp wixl msitools chromium
+TEST_DEBS := $(RUN_DEBS) passwd procps curl dbus-daemon xvfb x11-xserver-utils libxcb1 libxcb-randr0 libxcb-render0 libxcb-shm0 libxcb-xfixes0 linux-libc-dev network-manager dnsmasq-base iproute2 isc-dhcp-client x11vnc mosquitto mosquitto-clients snmp wixl msitools chromium lintian
 
-.PHONY: run test check debs-run debs-test venv pam clean msi webui
+.PHONY: run test check debs-run debs-test venv pam clean msi webui deb acme-deb deb-lock
 
 run: debs-run venv pam webui
 	@echo "portald on the sim board: it prints the URLs it serves once it listens (HTTPS with a self-signed"
@@ -25,6 +25,20 @@ test: debs-test venv pam webui
 
 check: venv
 	$(BIN)/portald check --sim
+
+# make deb — dist/portald_<version>_amd64.deb and _arm64.deb: self-contained under /opt/portald for Debian
+# 12's python3, dependencies pinned in packaging/deb/requirements.txt (arm64 by cross-download of wheels).
+deb: venv webui
+	$(BIN)/python packaging/deb/build_portald.py --out dist
+
+# make acme-deb — dist/portald-acme-board_<version>_all.deb, the OEM example's plugin as a package that
+# depends on portald (packaging/deb/build_plugin.py builds any plugin project the same way).
+acme-deb: venv
+	$(BIN)/python packaging/deb/build_plugin.py examples/acme-board --out dist
+
+# make deb-lock — re-pin the deb's dependencies to the versions in .venv (after a change to setup.cfg)
+deb-lock: venv
+	$(BIN)/python packaging/deb/lock_deps.py
 
 # make msi PAYLOAD=DIR — dist/portald-<version>-x64.msi for 64-bit Windows, with msitools' wixl. DIR is a
 # frozen Windows build of portald (portald.exe at its top), made on Windows: see the README, "Windows
