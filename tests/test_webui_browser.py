@@ -298,3 +298,26 @@ def test_remote_desktop_draws_the_sim_boards_screen(page, daemon):
     shot(page, "rdesk-session")
     page.get_by_role("button", name="Disconnect").click()
     expect(page.get_by_text("Disconnected.")).to_be_visible()
+
+
+def test_network_change_waits_for_confirmation_with_a_countdown(page, daemon):
+    admin_logged_in(page, daemon)
+    open_page(page, "Network")
+    headers = {"Authorization": f"Bearer {_api_token(daemon)}"}
+    order = page.get_by_test_id("route-order")
+    expect(order.locator("li").first).to_contain_text("eth0")
+    page.get_by_role("button", name="Move eth0 down").click()
+    expect(order.locator("li").first).to_contain_text("eth1")
+    page.get_by_role("button", name="Apply this order").click()
+    pending = page.get_by_test_id("pending")
+    expect(pending).to_be_visible()
+    first = int(pending.get_by_test_id("seconds-left").inner_text())
+    expect(pending.get_by_test_id("seconds-left")).not_to_have_text(str(first), timeout=3000)
+    assert daemon.get("/platform/api/networking/changes", headers=headers).json()["pending"] is not None
+    assert axe_violations(page) == []
+    shot(page, "network-pending-change")
+    pending.get_by_role("button", name="Keep the change").click()
+    expect(pending).to_be_hidden()
+    assert daemon.get("/platform/api/networking/changes", headers=headers).json()["pending"] is None
+    metrics = {n["name"]: n["ipv4Metric"] for n in daemon.get("/platform/api/networking/interfaces", headers=headers).json()}
+    assert metrics["eth1"] < metrics["eth0"], metrics
