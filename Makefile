@@ -12,15 +12,15 @@ BIN := $(VENV)/bin
 RUN_DEBS := python3 python3-venv python3-dev gcc libpam0g libpam-runtime libpam-modules ca-certificates smartmontools hwdata
 TEST_DEBS := $(RUN_DEBS) passwd procps curl dbus-daemon xvfb x11-xserver-utils libxcb1 libxcb-randr0 libxcb-render0 libxcb-shm0 libxcb-xfixes0 linux-libc-dev network-manager dnsmasq-base iproute2 isc-dhcp-client x11vnc mosquitto mosquitto-clients snmp wixl msitools chromium lintian
 
-.PHONY: run test check debs-run debs-test venv pam clean msi webui deb acme-deb deb-lock
+.PHONY: run test check debs-run debs-test venv pam clean msi webui docs-ui deb acme-deb deb-lock
 
-run: debs-run venv pam webui
+run: debs-run venv pam webui docs-ui
 	@echo "portald on the sim board: it prints the URLs it serves once it listens (HTTPS with a self-signed"
 	@echo "certificate, so curl -k). Log in as admin, factory password p@ssw0rd, which must be changed"
 	@echo "first: the README's walk-through does it. Stop with Ctrl-C."
 	$(BIN)/portald run --sim --listen $(LISTEN) --state-dir $(STATE_DIR)
 
-test: debs-test venv pam webui
+test: debs-test venv pam webui docs-ui
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 check: venv
@@ -28,7 +28,7 @@ check: venv
 
 # make deb — dist/portald_<version>_amd64.deb and _arm64.deb: self-contained under /opt/portald for Debian
 # 12's python3, dependencies pinned in packaging/deb/requirements.txt (arm64 by cross-download of wheels).
-deb: venv webui
+deb: venv webui docs-ui
 	$(BIN)/python packaging/deb/build_portald.py --out dist
 
 # make acme-deb — dist/portald-acme-board_<version>_all.deb, the OEM example's plugin as a package that
@@ -60,6 +60,12 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 webui:
 	@command -v npm >/dev/null 2>&1 || ./packaging/ensure-debs nodejs npm
 	./webui/build.sh
+
+# The API docs at /docs (docs-ui/): Swagger UI pinned by docs-ui/package-lock.json, copied with the page
+# into portald/docs_ui_dist/ (not in git) by packaging/build-docs-ui.
+docs-ui:
+	@command -v npm >/dev/null 2>&1 || ./packaging/ensure-debs nodejs npm
+	./packaging/build-docs-ui
 
 # /etc/pam.d/portald: the PAM service for OS-account logins
 pam:

@@ -17,7 +17,7 @@ import logging
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from . import audit, core_routes, errors, metrics
+from . import audit, core_routes, errors, metrics, openapi
 from .auth import routes as auth_routes
 from .config import Config, parse_listen
 from .core import Core
@@ -84,7 +84,7 @@ def create_app(config: Config) -> Flask:
     app.register_blueprint(auth_routes.bp)
     metrics.install(app, core)  # GET /metrics, and the request series (its clock goes first)
     audit.install(app, core)  # after the guard: the audit log of writes, logins and WebSockets
-    for bp in core_routes.blueprints():
+    for bp in [*core_routes.blueprints(), *openapi.blueprints()]:  # openapi: /openapi.json and /docs
         app.register_blueprint(bp)
     for plugin, blueprints in core.host.call("portald_blueprints"):
         try:

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 from . import __version__, versions, webui
 from .app_context import core
 from .auth.privileges import PUBLIC, privilege
+from .openapi_decl import JSON, TEXT, answers
 from .profile_keys import DEFAULTS
 
 SERVICE_PREFIXES = {"/auth": "auth-server", "/platform/api": "rest-server", "/api": "portal-service", "/edgehub/api": "edgehub-agent"}
@@ -20,6 +21,7 @@ def _service_blueprint(prefix: str, service: str) -> Blueprint:
 
     @bp.get("/ping")
     @privilege(PUBLIC)
+    @answers({200: TEXT})
     def ping():
         return Response("pong", mimetype="text/plain")
 
@@ -64,6 +66,7 @@ def _front_blueprint() -> Blueprint:
 
     @bp.get("/")
     @privilege(PUBLIC)
+    @answers({200: ("text/html", JSON)})
     def front():
         """A browser gets the page; a client that asks for JSON gets where to start in one object."""
         if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":

@@ -33,6 +33,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, Response, request
 
 from .auth.privileges import PUBLIC, USER, privilege
+from .openapi_decl import TEXT, answers
 
 log = logging.getLogger("portald.metrics")
 
@@ -250,6 +251,7 @@ class Metrics:
 
         @bp.get("/metrics")
         @privilege(USER if self.config.auth else PUBLIC)
+        @answers({200: TEXT})
         def metrics():
             return self.render()
 

@@ -13,7 +13,8 @@ EXPECTED_PUBLIC = {
     ("/auth/token", "GET"), ("/auth/logout", "POST"), ("/auth/certificate", "GET"),
     ("/platform/api/ping", "GET"), ("/platform/api/agentinfo", "GET"), ("/api/ping", "GET"),
     ("/api/agentinfo", "GET"), ("/api/irtm/ping", "GET"), ("/edgehub/api/ping", "GET"),
-    ("/edgehub/api/agentinfo", "GET"), ("/", "GET"), ("/ui/assets/<name>", "GET"),
+    ("/edgehub/api/agentinfo", "GET"), ("/", "GET"),
+    ("/openapi.json", "GET"), ("/docs", "GET"), ("/docs/<name>", "GET"), ("/ui/assets/<name>", "GET"),
 }
 
 

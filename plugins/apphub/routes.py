@@ -14,6 +14,7 @@ from flask import Blueprint, jsonify
 from portald.app_context import identity
 from portald.drivers import DriverError, NotFound
 from portald.errors import ApiError, AreaError, NotSupported
+from portald.openapi_decl import MESSAGE, accepts, answers
 from portald.validation import Body, parse_body
 
 from . import service
@@ -52,6 +53,8 @@ def blueprint(get_driver: Callable[[], object | None], unit: str, log_config, lo
             raise NotSupported(f"no AppHub service installed ({unit} not found)") from None
 
     @bp.put("/service")
+    @accepts(ServiceBody)
+    @answers({204: None, 400: MESSAGE, 422: MESSAGE})
     def control():
         found = driver()
         action = _body(ServiceBody).action
@@ -66,6 +69,8 @@ def blueprint(get_driver: Callable[[], object | None], unit: str, log_config, lo
         return "", 204
 
     @bp.put("/log/config")
+    @accepts(LogConfigBody)
+    @answers({204: None, 400: MESSAGE, 422: MESSAGE})
     def log_config_put():
         body = _body(LogConfigBody)
         changes = body.model_dump(exclude_none=True)

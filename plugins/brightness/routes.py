@@ -18,6 +18,7 @@ from flask import Blueprint, jsonify
 
 from portald.app_context import identity
 from portald.errors import AreaError, hardware_errors
+from portald.openapi_decl import accepts
 from portald.validation import Body, parse_body
 
 AREA = "Brightness"
@@ -44,6 +45,7 @@ def blueprint(ctx) -> Blueprint:
             return jsonify(backlight.read())
 
     @bp.put("")
+    @accepts(BrightnessBody)
     def set_brightness():
         backlight = driver()
         value = parse_body(BrightnessBody, AREA).value

@@ -21,6 +21,7 @@ from flask import Blueprint, Response
 from portald.app_context import identity
 from portald.auth.privileges import ADMIN, privilege
 from portald.errors import AreaError, NotSupported, hardware_errors
+from portald.openapi_decl import accepts, answers
 from portald.validation import Body, parse_body
 
 AREA = "Control"
@@ -72,15 +73,18 @@ def blueprint(ctx, actions: PowerActions) -> Blueprint:
 
     @bp.post("/reboot")
     @privilege(ADMIN)
+    @answers({200: None})
     def reboot():
         return power("reboot")
 
     @bp.post("/shutdown")
     @privilege(ADMIN)
+    @answers({200: None})
     def shutdown():
         return power("shutdown")
 
     @bp.get("/display")
+    @answers({204: None})
     def display_supported():
         driver = ctx.require("control")
         if not driver.display_supported():
@@ -89,6 +93,8 @@ def blueprint(ctx, actions: PowerActions) -> Blueprint:
 
     @bp.put("/display")
     @privilege(ADMIN)
+    @accepts(DisplayBody)
+    @answers({200: None})
     def set_display():
         driver = ctx.driver("control")
         status = parse_body(DisplayBody, AREA).status

@@ -14,6 +14,7 @@ from flask import Blueprint, jsonify
 from portald.app_context import identity
 from portald.drivers import DriverError
 from portald.errors import ApiError, AreaError, NotSupported
+from portald.openapi_decl import MESSAGE, accepts, answers
 from portald.validation import Body, parse_body
 
 
@@ -36,6 +37,8 @@ def blueprint(get_bus: Callable[[], object | None], log) -> Blueprint:
         return jsonify(bus().status())
 
     @bp.put("/config")
+    @accepts(ConfigBody)
+    @answers({400: MESSAGE, 422: MESSAGE})
     def config():
         found = bus()
         try:

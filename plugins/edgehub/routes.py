@@ -18,6 +18,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from portald.auth.privileges import USER, privilege
 from portald.errors import ApiError, AreaError
+from portald.openapi_decl import MESSAGE, accepts, answers
 from portald.validation import json_body
 
 from . import bootstrap
@@ -77,6 +78,8 @@ def blueprint(service) -> Blueprint:
         return jsonify(cc.masked(stored))
 
     @bp.post("/conncfg")
+    @accepts(dict)
+    @answers({422: MESSAGE})
     def set_conncfg():
         cfg = _conncfg(_body(422), cc.load(state))
         cc.save(state, cfg)
@@ -84,6 +87,7 @@ def blueprint(service) -> Blueprint:
         return jsonify(cc.masked(cfg))
 
     @bp.delete("/conncfg")
+    @answers({200: None})
     def delete_conncfg():
         service.set_enabled(False)
         cc.delete(state)
@@ -95,6 +99,8 @@ def blueprint(service) -> Blueprint:
         return jsonify(service.status())
 
     @bp.post("/connection")
+    @accepts(dict)
+    @answers({200: None, 422: MESSAGE})
     def set_connection():
         body = _body(422)
         if not isinstance(body, dict) or body.get("op") not in OPS:
@@ -117,12 +123,18 @@ def blueprint(service) -> Blueprint:
 
     @bp.post("/data")
     @privilege(POST=USER)
+    @accepts(dict)
+    @answers({201: None, 400: MESSAGE})
     def data():
         payload = tag_payload(_body(400))
         service.outbox.put("data", payload)
         return Response(status=201)
 
     @bp.post("/pem/temp")
+    @accepts({"type": "object", "required": ["file"],
+              "properties": {"file": {"type": "string", "format": "binary", "description": "a PEM file"}}},
+             "multipart/form-data")
+    @answers({422: MESSAGE})
     def pem_temp():
         from . import pem  # cryptography loads with the first upload, not with every daemon
 
@@ -135,6 +147,8 @@ def blueprint(service) -> Blueprint:
             raise ApiError(str(exc), 422) from None
 
     @bp.put("/bootstrap/config")
+    @accepts(dict)
+    @answers({201: None, 422: MESSAGE})
     def bootstrap_config():
         body = _body(422)
         try:

@@ -28,6 +28,7 @@ from flask import Blueprint, jsonify
 from portald.app_context import identity
 from portald.drivers import DriverError
 from portald.errors import AreaError
+from portald.openapi_decl import AREA_ERROR, JSON, accepts, answers
 from portald.validation import Body, parse_body
 
 from .layout import AREA_SIZE
@@ -96,16 +97,20 @@ def blueprint(ctx, get_store: Callable[[], UserDataStore | None], io_lock) -> Bl
                 raise AreaError(AREA, f"EEPROM I/O error: {exc.strerror or type(exc).__name__}", 400) from None
 
     @bp.get("/devicedata")
+    @answers({200: JSON, 204: None})
     def get_device_data():
         data = device_data(ctx.driver("board"))
         return jsonify(data) if data else ("", 204)
 
     @bp.get("/userdata")
+    @answers({400: AREA_ERROR, 404: AREA_ERROR})
     def get_user_data():
         found = run(store().read)
         return jsonify({"data": _spaces(found), "locked": found.locked})
 
     @bp.put("/userdata")
+    @accepts(UserDataBody)
+    @answers({400: AREA_ERROR, 404: AREA_ERROR})
     def put_user_data():
         target = store()
         body = parse_body(UserDataBody)
@@ -124,10 +129,13 @@ def blueprint(ctx, get_store: Callable[[], UserDataStore | None], io_lock) -> Bl
         return jsonify(_spaces(run(target.read)))
 
     @bp.get("/userdata/lockstatus")
+    @answers({400: AREA_ERROR, 404: AREA_ERROR})
     def get_lock_status():
         return jsonify({"locked": run(store().read).locked})
 
     @bp.put("/userdata/lockstatus")
+    @accepts(LockBody)
+    @answers({400: AREA_ERROR, 404: AREA_ERROR})
     def put_lock_status():
         target = store()
         body = parse_body(LockBody)

@@ -23,6 +23,7 @@ from pydantic import Field
 
 from portald.app_context import identity
 from portald.errors import AreaError, hardware_errors
+from portald.openapi_decl import AREA_ERROR, accepts, answers
 from portald.validation import Body, parse_body
 
 AREA = "GPIO"
@@ -73,16 +74,20 @@ def blueprint(ctx) -> Blueprint:
         return jsonify([read(gpio, pin) for pin in range(pins(gpio))])
 
     @bp.get("/<raw_id>")
+    @answers({400: AREA_ERROR})
     def one_pin(raw_id: str):
         gpio = driver()
         return jsonify(read(gpio, pin_of(gpio, raw_id)))
 
     @bp.get("/<raw_id>/dir")
+    @answers({400: AREA_ERROR})
     def get_dir(raw_id: str):
         gpio = driver()
         return jsonify({"dir": read(gpio, pin_of(gpio, raw_id))["dir"]})
 
     @bp.put("/<raw_id>/dir")
+    @accepts(DirBody)
+    @answers({400: AREA_ERROR})
     def set_dir(raw_id: str):
         gpio = driver()
         pin = pin_of(gpio, raw_id)
@@ -94,11 +99,14 @@ def blueprint(ctx) -> Blueprint:
         return jsonify({"dir": direction})
 
     @bp.get("/<raw_id>/level")
+    @answers({400: AREA_ERROR})
     def get_level(raw_id: str):
         gpio = driver()
         return jsonify({"level": read(gpio, pin_of(gpio, raw_id))["level"]})
 
     @bp.put("/<raw_id>/level")
+    @accepts(LevelBody)
+    @answers({400: AREA_ERROR})
     def set_level(raw_id: str):
         gpio = driver()
         pin = pin_of(gpio, raw_id)

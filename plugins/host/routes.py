@@ -19,6 +19,7 @@ from flask import Blueprint, Response, jsonify
 
 from portald.drivers import DriverError
 from portald.errors import AreaError
+from portald.openapi_decl import answers
 
 # Nine digits are far more displays than any machine has and keep int() trivially cheap.
 INDEX = re.compile(r"[0-9]{1,9}")
@@ -57,6 +58,7 @@ def blueprint(info: Callable[[], dict], count: Callable[[], int],
         return jsonify({"data": data, "mediaType": "image/png"})
 
     @bp.get("/screenshot/<raw_index>/file")
+    @answers({200: "image/png"})
     def screenshot_file(raw_index: str):
         response = Response(png(raw_index), mimetype="image/png")
         response.headers["Content-Disposition"] = f'inline; filename="screenshot-{int(raw_index)}.png"'

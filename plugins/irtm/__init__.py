@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from portald.auth.privileges import PUBLIC, privilege
 from portald.capability import Capability
 from portald.errors import ApiError, Unavailable
+from portald.openapi_decl import MESSAGE, TEXT, answers
 from portald.settings import Settings as _Settings
 
 
@@ -50,6 +51,7 @@ def blueprint(ctx) -> Blueprint:
 
     @bp.get("/ping")
     @privilege(PUBLIC)
+    @answers({200: TEXT, 502: MESSAGE, 503: MESSAGE})
     def ping():
         settings = CAPABILITY.settings(ctx)
         if not settings.url:

@@ -17,6 +17,7 @@ from flask import Blueprint, jsonify
 
 from portald.app_context import identity
 from portald.errors import AreaError, hardware_errors
+from portald.openapi_decl import AREA_ERROR, accepts, answers
 from portald.validation import Body, parse_body
 
 AREA = "LED"
@@ -52,6 +53,7 @@ def blueprint(ctx) -> Blueprint:
             return jsonify([led.get(i) for i in range(led.count())])
 
     @bp.get("/<raw_id>")
+    @answers({400: AREA_ERROR})
     def one_led(raw_id: str):
         led = driver()
         i = index(led, raw_id)
@@ -59,6 +61,8 @@ def blueprint(ctx) -> Blueprint:
             return jsonify(led.get(i))
 
     @bp.put("/<raw_id>")
+    @accepts(LedBody)
+    @answers({400: AREA_ERROR})
     def set_led(raw_id: str):
         led = driver()
         i = index(led, raw_id)

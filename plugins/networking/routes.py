@@ -37,6 +37,7 @@ from portald.change_window import NoSuchChange
 from portald.drivers import NotFound
 from portald.errors import AreaError, hardware_errors
 from portald.events import served
+from portald.openapi_decl import AREA_ERROR, accepts, answers
 from portald.validation import Body, parse_body
 
 from . import ipv4
@@ -95,6 +96,7 @@ def blueprint(ctx, get_sampler: Callable[[], Any], metrics: Callable[[int], list
         return events.json_or_stream("netifaces", body)
 
     @bp.put("/ipv4config/<if_index>")
+    @accepts(ipv4.Ipv4Body)
     def set_static(if_index: str):
         config = ipv4.checked(parse_body(ipv4.Ipv4Body))
         found = adapter(if_index, NET)
@@ -110,6 +112,7 @@ def blueprint(ctx, get_sampler: Callable[[], Any], metrics: Callable[[int], list
         return jsonify({"confirmation": changed(what, lambda: driver().set_dhcp(found["ifIndex"]), NET)})
 
     @bp.post("/interfaces/route")
+    @accepts(RouteBody)
     def route_order():
         body = parse_body(RouteBody)
         order = body.sortedGUIDList or []
@@ -142,6 +145,7 @@ def changes_blueprint(window) -> Blueprint:
         return jsonify({"pending": window.pending()})
 
     @bp.post("/<change_id>/confirm")
+    @answers({404: AREA_ERROR})
     def confirm(change_id: str):
         try:
             window.confirm(change_id, identity().user)
@@ -150,6 +154,7 @@ def changes_blueprint(window) -> Blueprint:
         return jsonify({"confirmed": change_id})
 
     @bp.delete("/<change_id>")
+    @answers({400: AREA_ERROR, 404: AREA_ERROR})
     def roll_back(change_id: str):
         try:
             left = window.roll_back(change_id, identity().user)

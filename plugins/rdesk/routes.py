@@ -27,6 +27,7 @@ from portald.app_context import identity
 from portald.auth.privileges import ADMIN, privilege, streaming
 from portald.drivers import DriverError
 from portald.errors import ApiError, NotSupported
+from portald.openapi_decl import MESSAGE, answers
 
 from .sessions import Desk
 
@@ -93,6 +94,7 @@ def blueprint(get_desk: Callable[[], Desk | None], absent: Callable[[], str], se
 
     @bp.post("/config")
     @privilege(ADMIN)
+    @answers({422: MESSAGE})
     def config():
         desk = get_desk()
         if desk is None:
@@ -106,6 +108,7 @@ def blueprint(get_desk: Callable[[], Desk | None], absent: Callable[[], str], se
     @websocket.route(bp, "/<session_id>")
     @streaming
     @privilege(ADMIN)
+    @answers({400: MESSAGE})
     def connect(session_id: str):
         desk = get_desk()
         if desk is None:

@@ -26,6 +26,7 @@ from flask import Blueprint, jsonify
 from portald.app_context import identity
 from portald.drivers import DriverError
 from portald.errors import AreaError, NotSupported
+from portald.openapi_decl import accepts
 from portald.validation import Body, parse_body
 
 
@@ -72,6 +73,7 @@ def blueprint(get_driver: Callable[[], object | None], log: logging.Logger) -> B
             raise AreaError(AREA, str(exc)) from None
 
     @bp.put("/<name>")
+    @accepts(ControlBody)
     def control_service(name: str):
         found, unit = driver(), unit_of(name)
         action = parse_body(ControlBody).action

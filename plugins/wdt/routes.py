@@ -16,6 +16,7 @@ from typing import Callable
 from flask import Blueprint, g, jsonify
 
 from portald.errors import NotSupported
+from portald.openapi_decl import accepts
 from portald.validation import Body, parse_body
 
 
@@ -48,6 +49,7 @@ def blueprint(get_control: Callable) -> Blueprint:
                         "timeoutMaxInSeconds": info["max"], "timeoutMinInSeconds": info["min"]})
 
     @bp.put("")
+    @accepts(Switch)
     def switch():
         watchdog = supported()
         body = parse_body(Switch)
@@ -55,6 +57,7 @@ def blueprint(get_control: Callable) -> Blueprint:
         return jsonify({"enabled": now["enabled"], "seconds": now["timeout"]})
 
     @bp.put("/timeout")
+    @accepts(Timeout)
     def timeout():
         watchdog = supported()
         body = parse_body(Timeout)

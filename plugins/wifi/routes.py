@@ -29,6 +29,7 @@ from pydantic import Field, model_validator
 from portald.app_context import identity
 from portald.drivers import NotFound
 from portald.errors import AreaError, hardware_errors
+from portald.openapi_decl import AREA_ERROR, accepts, answers
 from portald.validation import Body, parse_body
 
 AREA = "WiFi"
@@ -108,10 +109,12 @@ def blueprint(ctx) -> Blueprint:
 
     @bp.delete("/interface/<uuid>/profile")
     @bp.delete("/interface/<uuid>/profile/")
+    @answers({400: AREA_ERROR})
     def delete_without_name(uuid: str):
         raise AreaError(AREA, "invalid profile name", 400)
 
     @bp.delete("/interface/<uuid>/profile/<anytext:name>")
+    @answers({400: AREA_ERROR})
     def delete_profile(uuid: str, name: str):
         if not name.strip():
             raise AreaError(AREA, "invalid profile name", 400)
@@ -122,6 +125,7 @@ def blueprint(ctx) -> Blueprint:
         return jsonify({"confirmation": pending})
 
     @bp.post("/interface/<uuid>/connect")
+    @accepts(ConnectBody)
     def connect(uuid: str):
         body = parse_body(ConnectBody)
         adapter(uuid)

@@ -11,6 +11,7 @@ from pydantic import Field
 from .. import versions
 from ..app_context import core, identity
 from ..errors import AuthError, CodeMessageError, ValidationFailed
+from ..openapi_decl import AUTH_ERROR, CODE_MESSAGE, accepts, answers
 from ..validation import Body, parse_body
 from .admin_account import DEFAULT_PASSWORD
 from .privileges import ADMIN_ACCOUNT, PUBLIC, privilege
@@ -54,6 +55,8 @@ def version():
 
 @bp.post("/login")
 @privilege(PUBLIC)
+@accepts(LoginBody)
+@answers({400: CODE_MESSAGE, 401: AUTH_ERROR, 429: AUTH_ERROR})
 def login():
     method = _method()
     body = parse_body(LoginBody)
@@ -62,6 +65,7 @@ def login():
 
 @bp.get("/token")
 @privilege(PUBLIC)
+@answers({400: CODE_MESSAGE, 401: AUTH_ERROR, 429: AUTH_ERROR})
 def token():
     method = _method()
     credentials = request.authorization
@@ -91,6 +95,7 @@ def logout():
 
 @bp.get("/certificate")
 @privilege(PUBLIC)
+@answers({200: "application/octet-stream"})
 def certificate():
     return Response(core().auth.tokens.certificate_pem, headers={
         "Content-Type": "application/octet-stream",
@@ -102,6 +107,8 @@ def certificate():
 
 @bp.put("/user/admin/password")
 @privilege(ADMIN_ACCOUNT)
+@accepts(PasswordBody)
+@answers({400: CODE_MESSAGE, 429: AUTH_ERROR})
 def change_admin_password():
     """200 ``{"code":200}`` on success; every admin token issued before (this one too) is revoked, so
     the client logs in again with the new password."""

@@ -1,0 +1,143 @@
+"""Schemathesis against the real daemon: ``portald run --sim --http`` on 127.0.0.1 in a subprocess, its own
+``/openapi.json`` as the schema, the admin's bearer token (factory password changed first) on every call.
+
+Every operation gets a bounded number of generated requests (valid ones, and invalid ones where the
+operation takes a body), each checked for: no 5xx, a status the document lists, a body matching the
+document's schema for that status, and the content type it names. What must not be run is in EXCLUDED,
+each with its reason. The test prints how many requests it sent and what failed (``pytest -s``).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import hypothesis
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
+                                               status_code_conformance)
+
+from edgehub_support import free_port
+
+ADMIN_NEW = "Sch3mathesis-Run!"
+# per operation and generation mode; PORTALD_SCHEMATHESIS_EXAMPLES=50 for a longer hunt outside the suite
+EXAMPLES = int(os.environ.get("PORTALD_SCHEMATHESIS_EXAMPLES", "6"))
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
+EXCLUDED = {
+    ("POST", "/auth/logout"): "revokes the run's token: every later call would be a 401",
+    ("DELETE", "/auth/user/admin/password"): "resets the admin password to the factory one, which revokes "
+                                            "the run's token (and the factory token may only change it)",
+    ("PUT", "/auth/user/admin/password"): "a generated body that happens to hold the right old password "
+                                          "would change it and revoke the run's token",
+    ("DELETE", "/platform/api/processes/{pid}"): "the sim board has no process driver of its own: the "
+                                                 "host's processes are real, and a generated pid could be "
+                                                 "one of this machine's",
+    ("GET", "/platform/api/events"): "an endless event stream by design (tested in test_events.py)",
+    ("GET", "/platform/api/term/ws"): "the WebSocket upgrade is not HTTP that Schemathesis can check; "
+                                      "the plain GET is a constant (tested in test_term.py)",
+}
+
+
+@pytest.fixture
+def daemon(tmp_path, children):
+    """A sim-board daemon over plain HTTP; its log goes to a file (a pipe nobody reads would fill up
+    and stall it). ``children`` kills it whatever the test does."""
+    port = free_port()
+    config = tmp_path / "portald.toml"
+    # GET /api/irtm/ping forwards to the iFactory RTM's URL: here the daemon's own ping
+    config.write_text(f'plugins_dir = "{tmp_path / "plugins.d"}"\n[auth]\nfailure_delay_seconds = 0\n'
+                      f'[plugins.irtm]\nurl = "http://127.0.0.1:{port}/platform/api/ping"\n')
+    log_path = tmp_path / "portald.log"
+    with open(log_path, "w") as log:
+        proc = children([sys.executable, "-m", "portald", "run", "--sim", "--http", "--listen", f"127.0.0.1:{port}",
+                         "--state-dir", str(tmp_path / "state"), "--config", str(config)],
+                        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(url + "/platform/api/ping", timeout=1).text == "pong":
+                return url, log_path
+        except requests.RequestException:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+        time.sleep(0.1)
+
+
+def _admin_token(url: str) -> str:
+    first = requests.post(url + "/auth/login?m=2", json={"username": "admin", "password": "p@ssw0rd"}, timeout=10)
+    changed = requests.put(url + "/auth/user/admin/password", json={"old": "p@ssw0rd", "new": ADMIN_NEW},
+                           headers={"Authorization": f"Bearer {first.json()['token']}"}, timeout=10)
+    assert changed.status_code == 200, changed.text
+    again = requests.post(url + "/auth/login?m=2", json={"username": "admin", "password": ADMIN_NEW}, timeout=10)
+    return again.json()["token"]
+
+
+def _takes_body(operation) -> bool:
+    # negative path parameters: a plain string parameter has no invalid value to generate
+    return bool(operation.body)
+
+
+def test_schemathesis_finds_no_failure_in_any_operation(daemon):
+    url, log_path = daemon
+    token = _admin_token(url)
+    document = requests.get(url + "/openapi.json", timeout=10).json()
+    schema = schemathesis.openapi.from_dict(document)
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {token}"}
+    sent, failures, operations = Counter(), [], 0
+    excluded_seen, unsatisfiable = set(), []
+    started = time.monotonic()
+
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        key = (operation.method.upper(), operation.path)
+        if key in EXCLUDED:
+            excluded_seen.add(key)
+            continue
+        operations += 1
+        modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if _takes_body(operation) else [])
+        for mode in modes:
+            @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+            @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+                                 phases=[Phase.explicit, Phase.generate],
+                                 suppress_health_check=list(HealthCheck))
+            def run(case):
+                sent[key] += 1
+                try:
+                    case.call_and_validate(base_url=url, session=session, headers=headers, checks=CHECKS,
+                                           timeout=10)
+                except (Exception, BaseExceptionGroup) as exc:  # schemathesis raises a FailureGroup
+                    failures.append((key, mode.value, str(exc)))
+
+            try:
+                run()
+            except hypothesis.errors.Unsatisfiable:
+                unsatisfiable.append((key, mode.value))
+
+    total = sum(sent.values())
+    print(f"\nschemathesis: {total} requests to {operations} operations in {time.monotonic() - started:.1f} s, "
+          f"{len(failures)} failing")
+    if unsatisfiable:
+        print("  no data could be generated for:", unsatisfiable)
+    kinds: dict[tuple, list[str]] = {}
+    for key, mode, text in failures:  # one example of each kind of failure per operation
+        found = tuple(sorted({line.strip() for line in text.splitlines() if line.strip().startswith("- ST")}))
+        kinds.setdefault((key, found), []).append(text)
+    for (key, found), texts in sorted(kinds.items()):
+        print(f"  {key[0]} {key[1]}: {len(texts)} x {', '.join(found) or texts[0][:200]}\n    " +
+              "\n    ".join(texts[0].splitlines()[:16]))
+    assert excluded_seen == set(EXCLUDED), f"EXCLUDED names operations the document lacks: " \
+                                           f"{set(EXCLUDED) - excluded_seen}"
+    assert operations >= 60 and total >= operations * 3
+    assert not unsatisfiable
+    assert not failures, f"{len(failures)} failing requests of {len(kinds)} kinds (see the output above)"
+    assert "Traceback" not in Path(log_path).read_text()
