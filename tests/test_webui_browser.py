@@ -321,3 +321,25 @@ def test_network_change_waits_for_confirmation_with_a_countdown(page, daemon):
     assert daemon.get("/platform/api/networking/changes", headers=headers).json()["pending"] is None
     metrics = {n["name"]: n["ipv4Metric"] for n in daemon.get("/platform/api/networking/interfaces", headers=headers).json()}
     assert metrics["eth1"] < metrics["eth0"], metrics
+
+
+def test_edgehub_settings_are_saved_with_secrets_masked_and_errors_in_words(page, daemon):
+    admin_logged_in(page, daemon)
+    open_page(page, "EdgeHub")
+    form = page.get_by_test_id("conncfg")
+    form.get_by_label("MQTT host").fill("broker.example")
+    form.get_by_label("User name").fill("device-7")
+    form.get_by_label("Password", exact=True).fill("s3cret-pw")
+    expect(form.get_by_label("Password", exact=True)).to_have_attribute("type", "password")
+    form.get_by_role("button", name="Show Password").click()
+    expect(form.get_by_label("Password", exact=True)).to_have_attribute("type", "text")
+    # a port the API refuses: its answer is said in words next to the form
+    form.get_by_label("MQTT port").fill("70000")
+    form.get_by_role("button", name="Save settings").click()
+    expect(page.locator(".note.error")).to_contain_text("422")
+    form.get_by_label("MQTT port").fill("1883")
+    form.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Settings saved.")).to_be_visible()
+    saved = daemon.get("/edgehub/api/conncfg", headers={"Authorization": f"Bearer {_api_token(daemon)}"}).json()
+    assert saved["mqttHost"] == "broker.example" and saved["username"] == "device-7" and saved["mqttPort"] == 1883
+    expect(page.get_by_text("messages waiting")).to_be_visible()
