@@ -179,7 +179,8 @@ def _operation(rule: Rule, view, method: str, websocket: bool, components: dict)
 
 
 def _summary(rule: Rule, method: str) -> str:
-    return f"{method} {rule.rule}"
+    """A view without a docstring: its name in words (``set_led`` -> "Set led")."""
+    return rule.endpoint.rsplit(".", 1)[-1].replace("_", " ").strip().capitalize() or f"{method} {rule.rule}"
 
 
 def _schema(model: Any, components: dict) -> dict:

@@ -19,7 +19,7 @@ from .openapi_decl import MESSAGE, answers
 
 DIST = Path(__file__).parent / "docs_ui_dist"
 FILES = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
-         "portald-docs.js": "text/javascript", "portald-docs.css": "text/css"}
+         "portald-docs.js": "text/javascript", "portald-docs.css": "text/css", "favicon-32x32.png": "image/png"}
 CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
 NOT_BUILT = "docs not built: run make docs-ui (packaging/build-docs-ui)"
@@ -39,9 +39,9 @@ def blueprint(dist: Path = DIST) -> Blueprint:
 
     @bp.get("/<name>")
     @privilege(PUBLIC)
-    @answers({200: "text/*", 404: MESSAGE})
+    @answers({200: ("text/javascript", "text/css", "image/png"), 404: MESSAGE})
     def asset(name: str):
-        """A script or style sheet of the docs page."""
+        """A script, style sheet or icon of the docs page."""
         if name not in FILES:
             raise ApiError("no such file", 404)
         return _file(dist, name, FILES[name])

@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 from edgehub_support import free_port
 
 ADMIN_NEW = "Sch3mathesis-Run!"
-# per operation and generation mode; PORTALD_SCHEMATHESIS_EXAMPLES=50 for a longer hunt outside the suite
-EXAMPLES = int(os.environ.get("PORTALD_SCHEMATHESIS_EXAMPLES", "6"))
+# per operation and generation mode; OPENAPI_FUZZ_EXAMPLES=50 for a longer hunt outside the suite
+EXAMPLES = int(os.environ.get("OPENAPI_FUZZ_EXAMPLES", "6"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 EXCLUDED = {
     ("POST", "/auth/logout"): "revokes the run's token: every later call would be a 401",

@@ -14,6 +14,7 @@ from flask import Blueprint, request
 from portald.auth.privileges import streaming
 from portald.capability import Capability
 from portald.errors import ValidationFailed
+from portald.openapi_decl import AREA_ERROR, answers, query
 
 
 def blueprint(ctx) -> Blueprint:
@@ -21,6 +22,8 @@ def blueprint(ctx) -> Blueprint:
 
     @bp.get("/events")
     @streaming
+    @answers({200: "text/event-stream", 400: AREA_ERROR})
+    @query(events={"type": "string", "description": "comma-separated event names (default: every one)"})
     def events():
         declared = ctx.events.declared
         names = sorted(declared)

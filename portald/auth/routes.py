@@ -11,7 +11,7 @@ from pydantic import Field
 from .. import versions
 from ..app_context import core, identity
 from ..errors import AuthError, CodeMessageError, ValidationFailed
-from ..openapi_decl import AUTH_ERROR, CODE_MESSAGE, accepts, answers
+from ..openapi_decl import AUTH_ERROR, CODE_MESSAGE, accepts, answers, query
 from ..validation import Body, parse_body
 from .admin_account import DEFAULT_PASSWORD
 from .privileges import ADMIN_ACCOUNT, PUBLIC, privilege
@@ -29,6 +29,10 @@ class LoginBody(Body):
 class PasswordBody(Body):
     old: str = Field(max_length=1024)
     new: str = Field(min_length=8, max_length=128)
+
+
+M_PARAM = {"type": "integer", "enum": [0, 2], "default": 0,
+           "description": "0: an operating-system account (PAM), 2: the built-in admin account"}
 
 
 def _method() -> int:
@@ -57,6 +61,7 @@ def version():
 @privilege(PUBLIC)
 @accepts(LoginBody)
 @answers({400: CODE_MESSAGE, 401: AUTH_ERROR, 429: AUTH_ERROR})
+@query(m=M_PARAM)
 def login():
     method = _method()
     body = parse_body(LoginBody)
@@ -66,6 +71,7 @@ def login():
 @bp.get("/token")
 @privilege(PUBLIC)
 @answers({400: CODE_MESSAGE, 401: AUTH_ERROR, 429: AUTH_ERROR})
+@query(m=M_PARAM)
 def token():
     method = _method()
     credentials = request.authorization
