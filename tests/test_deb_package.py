@@ -174,14 +174,17 @@ def machine():
 
 
 def _start_daemon(port: int, state: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(["/usr/bin/portald", "run", "--sim", "--http", "--listen", f"127.0.0.1:{port}",
+    """The installed daemon as the service runs it (HTTPS: its certificate made by a child python3 that
+    must find portald too), on the sim board and a loopback port."""
+    proc = subprocess.Popen(["/usr/bin/portald", "run", "--sim", "--listen", f"127.0.0.1:{port}",
                              "--state-dir", str(state)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
     while True:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/platform/api/ping", timeout=1).text == "pong":
+            if requests.get(f"https://127.0.0.1:{port}/platform/api/ping", timeout=1,
+                            verify=str(state / "tls-cert.pem")).text == "pong":
                 return proc
-        except requests.RequestException:
+        except OSError:  # refused, or no certificate yet (requests' errors are OSErrors too)
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
@@ -189,17 +192,20 @@ def _start_daemon(port: int, state: Path) -> subprocess.Popen:
         time.sleep(0.2)
 
 
-def _profile(port: int) -> dict:
-    url = f"http://127.0.0.1:{port}"
-    login = lambda password: requests.post(f"{url}/auth/login?m=2", timeout=10,  # noqa: E731
+def _profile(port: int, state: Path) -> dict:
+    """Log in with the factory password, change it, log in again and read the profile."""
+    # verify per request: a session-wide one would lose to REQUESTS_CA_BUNDLE
+    tls = {"verify": str(state / "tls-cert.pem"), "timeout": 10}
+    url = f"https://127.0.0.1:{port}"
+    login = lambda password: requests.post(f"{url}/auth/login?m=2", **tls,  # noqa: E731
                                            json={"username": "admin", "password": password})
     first = login("p@ssw0rd")
     assert first.status_code == 200, first.text
     changed = requests.put(f"{url}/auth/user/admin/password", json={"old": "p@ssw0rd", "new": NEW_PASSWORD},
-                           headers={"Authorization": f"Bearer {first.json()['token']}"}, timeout=10)
+                           headers={"Authorization": f"Bearer {first.json()['token']}"}, **tls)
     assert changed.status_code == 200, changed.text
     token = login(NEW_PASSWORD).json()["token"]
-    profile = requests.get(f"{url}/edgehub/api/profile", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    profile = requests.get(f"{url}/edgehub/api/profile", headers={"Authorization": f"Bearer {token}"}, **tls)
     assert profile.status_code == 200, profile.text
     return profile.json()
 
@@ -237,14 +243,27 @@ def test_install_run_plugin_and_purge_leave_nothing(built, machine, tmp_path):
     assert list(Path("/opt/portald/lib/portald").glob("__pycache__/*.cpython-311.pyc"))  # postinst compiled
     version = subprocess.run(["/usr/bin/portald", "--version"], capture_output=True, text=True, timeout=60)
     assert _version() in version.stdout + version.stderr
+    if shutil.which("systemd-analyze"):  # the unit as systemd reads it (its ExecStart and man page exist)
+        verify = subprocess.run(["systemd-analyze", "verify", "/lib/systemd/system/portald.service"],
+                                capture_output=True, text=True, timeout=60)
+        assert verify.returncode == 0, verify.stdout + verify.stderr
 
     port = _free_port()
     daemon = _start_daemon(port, tmp_path / "state")
     machine.append(daemon)
-    profile = _profile(port)
+    profile = _profile(port, tmp_path / "state")
     assert profile and isinstance(profile, dict)
     daemon.terminate()
     assert daemon.wait(timeout=15) == 0
+
+    # an upgrade (here: the same package again) keeps an edited conffile and the state
+    config = Path("/etc/portald/portald.toml")
+    config.write_text(config.read_text() + "# edited on the device\n")
+    Path("/var/lib/portald/kept").write_text("state")
+    again = _dpkg("-i", "--force-confdef", "--force-confold", str(built["amd64"]))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert config.read_text().endswith("# edited on the device\n")
+    assert Path("/var/lib/portald/kept").exists() and Path("/var/lib/portald").stat().st_mode & 0o777 == 0o700
 
     plugin = _dpkg("-i", str(built["acme"]))
     assert plugin.returncode == 0, plugin.stdout + plugin.stderr
