@@ -3,8 +3,10 @@
 It owns what makes two builds of one commit byte-for-byte equal: the commit's time as
 ``SOURCE_DATE_EPOCH``, a staging tree with fixed modes and mtimes, dist-info without build paths
 (``direct_url.json``) and with a RECORD that matches, gzip without names or times, and ``dpkg-deb`` with
-root ownership (xz at level 3: 10 MiB rather than 9, in a quarter of the time). Also the checks both builders make on what they stage: the ELF machine of every
-shared object, the glibc a set of manylinux wheels needs.
+root ownership (xz at level 3: 10 MiB rather than 9, in a quarter of the time). Also the checks both
+builders make on what they stage: the ELF machine of every shared object, the glibc a set of
+manylinux wheels needs. (Same commit, same build environment: the .venv's pip and setuptools write
+the dist-info.)
 """
 from __future__ import annotations
 
