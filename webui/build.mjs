@@ -55,10 +55,19 @@ ${css ? `<link rel="stylesheet" href="/ui/assets/${css}">` : ""}
 </html>
 `;
 writeFileSync(join(tmp, "index.html"), index);
+// what loads what (not served): bench/webui_weight.py follows it to weigh a page's first load
+const meta = { entry: js, css, outputs: {} };
+for (const [path, o] of outputs) {
+  meta.outputs[basename(path)] = {
+    entryPoint: o.entryPoint || null,
+    imports: o.imports.filter((i) => !i.external).map((i) => ({ file: basename(i.path), kind: i.kind })),
+  };
+}
+writeFileSync(join(tmp, "meta.json"), JSON.stringify(meta, null, 1));
 
 for (const dir of [tmp, join(tmp, "assets")]) {
   for (const name of readdirSync(dir, { withFileTypes: true })) {
-    if (!name.isFile()) continue;
+    if (!name.isFile() || name.name === "meta.json") continue;
     const path = join(dir, name.name);
     writeFileSync(`${path}.gz`, gzipSync(readFileSync(path), { level: 9 }));
   }
