@@ -19,6 +19,7 @@ from flask import Blueprint, Response, request
 
 from .auth.privileges import PUBLIC, privilege
 from .errors import NotSupported
+from .openapi_decl import answers
 
 DIST = Path(__file__).parent / "webui_dist"
 ASSET = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.(?:js|css|woff2|svg|png)")
@@ -56,8 +57,8 @@ def _response(path: Path, mimetype: str, cache: str) -> Response:
     return response
 
 
-def index_response(dist: Path = DIST) -> Response | None:
-    index = dist / "index.html"
+def index_response(dist: Path | None = None) -> Response | None:
+    index = (dist or DIST) / "index.html"
     if not index.is_file():
         return None
     response = _response(index, "text/html", "no-cache")
@@ -65,11 +66,13 @@ def index_response(dist: Path = DIST) -> Response | None:
     return response
 
 
-def blueprint(dist: Path = DIST) -> Blueprint:
+def blueprint(dist: Path | None = None) -> Blueprint:
+    dist = dist or DIST
     bp = Blueprint("webui", __name__, url_prefix="/ui")
 
     @bp.get("/assets/<name>")
     @privilege(PUBLIC)
+    @answers({200: tuple(sorted(set(TYPES.values())))})
     def asset(name: str):
         """A bundle of the UI by its hashed name; anything else (no such file, a path) is a 404."""
         path = dist / "assets" / name

@@ -5,6 +5,7 @@ on 127.0.0.1. Every page is checked with axe-core (no serious or critical violat
 prints (``$TMPDIR/portald-webui-artifacts``)."""
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import subprocess
@@ -119,6 +120,42 @@ def shot(page, name: str) -> None:
 
 def chart_value(page, chart: str, series: str) -> str:
     return page.locator(f'[data-chart="{chart}"] output[data-series="{series}"]').inner_text()
+
+
+# -- serving (no browser) ----------------------------------------------------------------------------
+def test_index_is_never_cached_and_carries_a_strict_csp(built, client):
+    page = client.get("/", headers={"Accept": "text/html", "Host": "127.0.0.1:8443"})
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert b'<div id="app">' in page.data and page.headers["Cache-Control"] == "no-cache"
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self';" in csp and "'unsafe-eval'" not in csp
+    assert "connect-src 'self' ws://127.0.0.1:8443 wss://127.0.0.1:8443;" in csp
+    assert client.get("/", headers={"Accept": "application/json"}).get_json()["login"] == "/auth/login?m=2"
+
+
+def test_hashed_assets_are_immutable_and_sent_gzipped(built, client):
+    index = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    script = re.search(r'src="(/ui/assets/main\.[A-Z0-9]+\.js)"', index).group(1)
+    plain = client.get(script)
+    assert plain.status_code == 200 and plain.mimetype == "text/javascript"
+    assert plain.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "Content-Encoding" not in plain.headers
+    gz = client.get(script, headers={"Accept-Encoding": "gzip, deflate"})
+    assert gz.headers["Content-Encoding"] == "gzip" and gzip.decompress(gz.data) == plain.data
+
+
+@pytest.mark.parametrize("name", ["index.html", "meta.json", "main.js.gz", "..%2Findex.html", "nope.ABC.js"])
+def test_anything_but_a_built_asset_is_a_404(built, client, name):
+    answer = client.get(f"/ui/assets/{name}")
+    assert answer.status_code == 404 and "message" in answer.get_json()
+
+
+def test_front_page_falls_back_to_the_text_page_when_the_ui_is_not_built(monkeypatch, tmp_path, make_app):
+    from portald import webui
+
+    monkeypatch.setattr(webui, "DIST", tmp_path / "not-built")
+    page = make_app().test_client().get("/", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and b"POST /auth/login?m=2" in page.data and b'id="app"' not in page.data
 
 
 # -- tests -------------------------------------------------------------------------------------------
@@ -343,3 +380,26 @@ def test_edgehub_settings_are_saved_with_secrets_masked_and_errors_in_words(page
     saved = daemon.get("/edgehub/api/conncfg", headers={"Authorization": f"Bearer {_api_token(daemon)}"}).json()
     assert saved["mqttHost"] == "broker.example" and saved["username"] == "device-7" and saved["mqttPort"] == 1883
     expect(page.get_by_text("messages waiting")).to_be_visible()
+
+
+def test_keyboard_alone_logs_in_and_moves_between_pages(page, daemon):
+    daemon.admin_token()
+    page.goto("/")
+    expect(page.get_by_label("User name")).to_be_focused()  # autofocus
+    page.keyboard.press("Shift+Tab")  # back to the account type
+    page.keyboard.press("ArrowDown")  # the built-in admin account (fills in "admin")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("User name")).to_have_value("admin")
+    page.keyboard.press("Tab")
+    page.keyboard.type(ADMIN_NEW)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Plugins":
+            break
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Plugins", exact=True, level=1)).to_be_focused()
+    expect(page.get_by_test_id("capabilities")).to_be_visible()
