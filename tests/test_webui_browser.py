@@ -403,3 +403,31 @@ def test_keyboard_alone_logs_in_and_moves_between_pages(page, daemon):
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Plugins", exact=True, level=1)).to_be_focused()
     expect(page.get_by_test_id("capabilities")).to_be_visible()
+
+
+def test_services_and_processes_tables_sort_filter_and_say_refusals(page, daemon):
+    admin_logged_in(page, daemon)
+    open_page(page, "Services")
+    table = page.get_by_test_id("services")
+    page.get_by_label("Filter").fill("cron")
+    expect(table.locator("tbody tr")).to_have_count(1)
+    page.get_by_label("Filter").fill("")
+    table.get_by_role("button", name="Name").click()  # sorted by name already: now descending
+    expect(table.locator("thead th").first).to_have_attribute("aria-sort", "descending")
+    expect(table.locator("tbody tr").first.locator("th")).to_have_text("ssh")
+    # each action asks first; Cancel does nothing
+    table.get_by_role("button", name="start broken", exact=True).click()
+    page.get_by_test_id("confirm").get_by_role("button", name="Cancel").click()
+    expect(page.get_by_test_id("confirm")).to_have_count(0)
+    # the sim board's "broken" service fails to start: the refusal is said in words
+    table.get_by_role("button", name="start broken", exact=True).click()
+    page.get_by_test_id("confirm").get_by_role("button", name="start", exact=True).click()
+    expect(page.locator(".note.error")).to_contain_text("broken: start:")
+    table.get_by_role("button", name="restart cron").click()
+    page.get_by_test_id("confirm").get_by_role("button", name="restart").click()
+    expect(page.get_by_text("cron: restart done.")).to_be_visible()
+    open_page(page, "Processes")
+    procs = page.get_by_test_id("processes")
+    expect(procs.locator("thead th").nth(3)).to_have_attribute("aria-sort", "descending")  # CPU %, busiest first
+    page.get_by_label("Filter").fill("kthreadd")
+    expect(procs.locator("tbody tr")).to_have_count(1)

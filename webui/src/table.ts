@@ -19,8 +19,9 @@ export class DataTable<T extends Record<string, any>> {
   private sortKey: string;
   private sortDir = 1;
 
-  constructor(label: string, private columns: Column<T>[], private actions?: (row: T) => Node[], sortKey?: string) {
+  constructor(label: string, private columns: Column<T>[], private actions?: (row: T) => Node[], sortKey?: string, descending = false) {
     this.sortKey = sortKey || columns[0].key;
+    this.sortDir = descending ? -1 : 1;
     const fid = uid();
     this.filter = h("input", { id: fid, type: "search", autocomplete: "off", oninput: () => this.draw() });
     this.el = h("div", null,

@@ -33,7 +33,7 @@ export function render(root: HTMLElement): () => void {
         } catch (err) { say(status, `Kill ${p.pid}: ${(err as Error).message}`); }
       },
     }, "Kill")];
-  }, "cpuPercent");
+  }, "cpuPercent", true);
   root.append(status, h("section", { class: "card" }, table.el));
   const load = () => get<Proc[]>("/platform/api/processes").then((rows) => table.set(rows), (err) => say(status, `Processes: ${err.message}`));
   load();
