@@ -431,3 +431,25 @@ def test_services_and_processes_tables_sort_filter_and_say_refusals(page, daemon
     expect(procs.locator("thead th").nth(3)).to_have_attribute("aria-sort", "descending")  # CPU %, busiest first
     page.get_by_label("Filter").fill("kthreadd")
     expect(procs.locator("tbody tr")).to_have_count(1)
+
+
+def test_etp_user_data_is_saved_then_locked_and_unlocked(page, daemon):
+    admin_logged_in(page, daemon)
+    open_page(page, "Peripherals")
+    page.get_by_label("User space 1 (up to 128 bytes)").fill("line 7, cell 3")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("User data saved.")).to_be_visible()
+    headers = {"Authorization": f"Bearer {_api_token(daemon)}"}
+    assert daemon.get("/platform/api/etp/userdata", headers=headers).json()["data"]["userSpace1"] == "line 7, cell 3"
+    page.get_by_label("Lock password (up to 8 characters)").fill("k3y")
+    page.get_by_role("button", name="Lock", exact=True).click()
+    expect(page.get_by_text("Locked.", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Save")).to_be_disabled()
+    assert daemon.get("/platform/api/etp/userdata/lockstatus", headers=headers).json()["locked"] is True
+    page.get_by_label("Lock password (up to 8 characters)").fill("wrong")
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.locator(".note.error")).not_to_be_empty()
+    page.get_by_label("Lock password (up to 8 characters)").fill("k3y")
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_text("Unlocked.", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Save")).to_be_enabled()
