@@ -176,7 +176,10 @@ class ChangeWindow:
 
     def _matching(self, change_id: str) -> dict:
         record = self._current()
-        if record is None or not secrets.compare_digest(str(record["id"]), change_id):
+        # as bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500 for any
+        # client that puts one in the URL while a change waits)
+        given = change_id.encode("utf-8", "replace")
+        if record is None or not secrets.compare_digest(str(record["id"]).encode(), given):
             raise NoSuchChange(change_id)
         return record
 

@@ -113,6 +113,7 @@ def build(app: Flask) -> dict:
                 n += 1
                 operation["operationId"] = f"{base}_{n}"
             operation_ids.add(operation["operationId"])
+    _resolve_links(paths, operation_ids)
     return {
         "openapi": "3.1.0",
         "info": {"title": "portald: the Platform Portal API", "version": __version__,
@@ -128,6 +129,25 @@ def build(app: Flask) -> dict:
                                                    for op in item.values() if isinstance(op, dict)
                                                    and "tags" in op}), key=lambda t: t["name"]),
     }
+
+
+def operation_id(endpoint: str, method: str) -> str:
+    return f"{endpoint}.{method.lower()}".replace(".", "_")
+
+
+def _resolve_links(paths: dict, operation_ids: set[str]) -> None:
+    """Declared links (``openapi_decl.links``) become OpenAPI links by operationId; one to an operation
+    that is not served here (a plugin not loaded) is dropped."""
+    for item in paths.values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for status, targets in operation.pop("x-portald-links", {}).items():
+                found = {name: {"operationId": operation_id(endpoint, method), "parameters": parameters}
+                         for name, (endpoint, method, parameters) in targets.items()
+                         if operation_id(endpoint, method) in operation_ids}
+                if found and str(status) in operation["responses"]:
+                    operation["responses"][str(status)]["links"] = found
 
 
 def _path(rule: Rule) -> tuple[str, list[dict]]:
@@ -150,7 +170,7 @@ def _operation(rule: Rule, view, method: str, websocket: bool, components: dict)
     streams = privileges.streams(view)
     doc = (view.__doc__ or "").strip()
     operation: dict[str, Any] = {
-        "operationId": f"{rule.endpoint}.{method.lower()}".replace(".", "_"),
+        "operationId": operation_id(rule.endpoint, method),
         "tags": [rule.endpoint.split(".", 1)[0]],
         "summary": doc.split("\n\n", 1)[0].replace("\n", " ")[:120] if doc else _summary(rule, method),
         "x-privilege": level,
@@ -170,6 +190,8 @@ def _operation(rule: Rule, view, method: str, websocket: bool, components: dict)
     if body is not None:
         operation["requestBody"] = {"required": True, "content": {body[1]: {"schema": _schema(body[0], components)}}}
     operation["responses"] = _responses(rule, view, method, level, body is not None, streams, websocket)
+    if getattr(view, "portald_links", None):
+        operation["x-portald-links"] = view.portald_links  # resolved once every operation is known
     if websocket:
         operation["x-websocket"] = True
         operation["description"] = (doc + "\n\n" if doc else "") + (

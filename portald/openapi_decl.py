@@ -13,7 +13,10 @@ for::
 What the generator infers by itself (``portald.openapi``): 401 and 403 in the auth shape on every route
 that needs a token, 422 ``{"errors": {"validator": ...}}`` and 413 on a route with a body, 404 on a
 route with path parameters or from a plugin ("not supported"), 422 ``{"errors": {"<Area>": ...}}`` on a
-plugin's route (the hardware or the OS refused), 503 when the hardware did not answer, the event stream of an ``@streaming`` route and the WebSocket upgrade of ``websocket.route``.
+plugin's route (the hardware or the OS refused), 503 when the hardware did not answer, the event stream
+of an ``@streaming`` route and the WebSocket upgrade of ``websocket.route``. ``links`` tells Schemathesis's
+stateful run which answer feeds which operation (an id from a listing, a change to confirm), and
+``query`` the query parameters a view reads.
 """
 from __future__ import annotations
 
@@ -55,6 +58,21 @@ def answers(statuses: dict[int, str | tuple | None]) -> Callable:
         declared = dict(getattr(view, "portald_answers", {}))
         declared.update({int(status): shape for status, shape in statuses.items()})
         view.portald_answers = declared
+        return view
+
+    return mark
+
+
+def links(status: int = 200, /, **targets: tuple[str, str, dict[str, str]]) -> Callable:
+    """OpenAPI links from this answer to the operations its values feed (Schemathesis follows them in
+    its stateful run): ``confirm=("networking_changes.confirm", "POST", {"change_id":
+    "$response.body#/confirmation/id"})`` — the target's endpoint, method and parameters as runtime
+    expressions. A link to an operation the app does not serve is left out of the document."""
+
+    def mark(view: Callable) -> Callable:
+        declared = dict(getattr(view, "portald_links", {}))
+        declared.setdefault(int(status), {}).update(targets)
+        view.portald_links = declared
         return view
 
     return mark

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from portald.app_context import identity
 from portald.errors import AreaError, hardware_errors
-from portald.openapi_decl import AREA_ERROR, accepts, answers
+from portald.openapi_decl import AREA_ERROR, accepts, answers, links
 from portald.validation import Body, parse_body
 
 AREA = "GPIO"
@@ -69,6 +69,9 @@ def blueprint(ctx) -> Blueprint:
         return jsonify({"count": pins(gpio) if gpio is not None else 0})
 
     @bp.get("/all")
+    @links(one_pin=("gpio.one_pin", "GET", {"raw_id": "$response.body#/0/pin"}),
+           set_dir=("gpio.set_dir", "PUT", {"raw_id": "$response.body#/0/pin"}),
+           set_level=("gpio.set_level", "PUT", {"raw_id": "$response.body#/0/pin"}))
     def all_pins():
         gpio = driver()
         return jsonify([read(gpio, pin) for pin in range(pins(gpio))])

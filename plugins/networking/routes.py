@@ -37,7 +37,7 @@ from portald.change_window import NoSuchChange
 from portald.drivers import NotFound
 from portald.errors import AreaError, hardware_errors
 from portald.events import served
-from portald.openapi_decl import AREA_ERROR, accepts, answers
+from portald.openapi_decl import AREA_ERROR, JSON, accepts, answers, links
 from portald.validation import Body, parse_body
 
 from . import ipv4
@@ -51,6 +51,12 @@ IF_INDEX = re.compile(r"[0-9]{1,10}")
 class RouteBody(Body):
     ipv6: bool = False
     sortedGUIDList: list[str] | None = Field(None, max_length=256)
+
+
+# what a static/DHCP change answers leads to its confirmation or rollback (Schemathesis follows it)
+_CHANGE = {"change_id": "$response.body#/confirmation/id"}
+CONFIRMATION = {"confirm": ("networking_changes.confirm", "POST", _CHANGE),
+                "roll_back": ("networking_changes.roll_back", "DELETE", _CHANGE)}
 
 
 def blueprint(ctx, get_sampler: Callable[[], Any], metrics: Callable[[int], list[int]]) -> list[Blueprint]:
@@ -87,6 +93,8 @@ def blueprint(ctx, get_sampler: Callable[[], Any], metrics: Callable[[int], list
 
     @bp.get("/interfaces")
     @streaming
+    @links(set_static=("networking.set_static", "PUT", {"if_index": "$response.body#/0/ifIndex"}),
+           set_dhcp=("networking.set_dhcp", "DELETE", {"if_index": "$response.body#/0/ifIndex"}))
     def interfaces():
         def body() -> Response:
             sampler = get_sampler()
@@ -97,6 +105,7 @@ def blueprint(ctx, get_sampler: Callable[[], Any], metrics: Callable[[int], list
 
     @bp.put("/ipv4config/<if_index>")
     @accepts(ipv4.Ipv4Body)
+    @links(**CONFIRMATION)
     def set_static(if_index: str):
         config = ipv4.checked(parse_body(ipv4.Ipv4Body))
         found = adapter(if_index, NET)
@@ -106,6 +115,7 @@ def blueprint(ctx, get_sampler: Callable[[], Any], metrics: Callable[[int], list
         return jsonify({**config, "secondaryDNS": config["secondaryDNS"] or "", "confirmation": pending})
 
     @bp.delete("/ipv4config/<if_index>")
+    @links(**CONFIRMATION)
     def set_dhcp(if_index: str):
         found = adapter(if_index, NET)
         what = f"DHCP on {found['name']} (ifIndex {found['ifIndex']})"
@@ -113,6 +123,8 @@ def blueprint(ctx, get_sampler: Callable[[], Any], metrics: Callable[[int], list
 
     @bp.post("/interfaces/route")
     @accepts(RouteBody)
+    @answers({201: JSON, 400: AREA_ERROR})
+    @links(201, **CONFIRMATION)
     def route_order():
         body = parse_body(RouteBody)
         order = body.sortedGUIDList or []

@@ -27,7 +27,7 @@ from portald.app_context import identity
 from portald.auth.privileges import ADMIN, privilege, streaming
 from portald.drivers import DriverError
 from portald.errors import ApiError, NotSupported
-from portald.openapi_decl import MESSAGE, answers
+from portald.openapi_decl import MESSAGE, answers, links
 
 from .sessions import Desk
 
@@ -95,6 +95,7 @@ def blueprint(get_desk: Callable[[], Desk | None], absent: Callable[[], str], se
     @bp.post("/config")
     @privilege(ADMIN)
     @answers({422: MESSAGE})
+    @links(connect=("rdesk.connect", "GET", {"session_id": "$response.body#/id"}))
     def config():
         desk = get_desk()
         if desk is None:

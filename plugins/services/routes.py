@@ -26,7 +26,7 @@ from flask import Blueprint, jsonify
 from portald.app_context import identity
 from portald.drivers import DriverError
 from portald.errors import AreaError, NotSupported
-from portald.openapi_decl import accepts
+from portald.openapi_decl import accepts, answers, links
 from portald.validation import Body, parse_body
 
 
@@ -56,6 +56,8 @@ def blueprint(get_driver: Callable[[], object | None], log: logging.Logger) -> B
             raise AreaError(AREA, str(exc)) from None
 
     @bp.get("/list")
+    @links(service_status=("services.service_status", "GET", {"name": "$response.body#/0/name"}),
+           control_service=("services.control_service", "PUT", {"name": "$response.body#/0/name"}))
     def service_list():
         try:
             services = driver().services()
@@ -74,6 +76,7 @@ def blueprint(get_driver: Callable[[], object | None], log: logging.Logger) -> B
 
     @bp.put("/<name>")
     @accepts(ControlBody)
+    @answers({204: None})
     def control_service(name: str):
         found, unit = driver(), unit_of(name)
         action = parse_body(ControlBody).action

@@ -29,7 +29,7 @@ from pydantic import Field, model_validator
 from portald.app_context import identity
 from portald.drivers import NotFound
 from portald.errors import AreaError, hardware_errors
-from portald.openapi_decl import AREA_ERROR, accepts, answers
+from portald.openapi_decl import AREA_ERROR, JSON, accepts, answers, links
 from portald.validation import Body, parse_body
 
 AREA = "WiFi"
@@ -91,6 +91,10 @@ def blueprint(ctx) -> Blueprint:
                 raise AreaError(AREA, str(exc) or "not found") from None
 
     @bp.get("/interfaces")
+    @links(networks=("wifi.networks", "GET", {"uuid": "$response.body#/0/uuid"}),
+           connect=("wifi.connect", "POST", {"uuid": "$response.body#/0/uuid"}),
+           delete_profile=("wifi.delete_profile", "DELETE", {"uuid": "$response.body#/0/uuid",
+                                                            "name": "$response.body#/0/profiles/0/name"}))
     def interfaces():
         wifi = ctx.driver("wifi")
         if wifi is None:
@@ -126,6 +130,8 @@ def blueprint(ctx) -> Blueprint:
 
     @bp.post("/interface/<uuid>/connect")
     @accepts(ConnectBody)
+    @answers({201: JSON})
+    @links(201, confirm=("networking_changes.confirm", "POST", {"change_id": "$response.body#/confirmation/id"}))
     def connect(uuid: str):
         body = parse_body(ConnectBody)
         adapter(uuid)
