@@ -29,6 +29,7 @@ from portald.auth.privileges import USER, privilege, streaming
 from portald.drivers import DriverError
 from portald.errors import AreaError, Forbidden, NotSupported
 from portald.events import served
+from portald.openapi_decl import AREA_ERROR, answers
 from portald.sampler import Sampler
 
 from . import kill
@@ -67,6 +68,7 @@ def blueprint(get_sampler: Callable[[], Sampler | None], get_driver: Callable[[]
 
     @bp.delete("/<pid>")
     @privilege(DELETE=USER)
+    @answers({400: AREA_ERROR})
     def kill_process(pid: str):
         if not PID.fullmatch(pid) or int(pid) == 0:
             raise AreaError(AREA, "Invalid PID", 400)

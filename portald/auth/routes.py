@@ -141,6 +141,7 @@ def change_admin_password():
 
 @bp.delete("/user/admin/password")
 @privilege(ADMIN_ACCOUNT)
+@answers({400: CODE_MESSAGE})  # listed by the spec; nothing in this request can be malformed today
 def reset_admin_password():
     core().auth.admin.reset()
     log.info("admin password reset to the default by %r from %s", identity().user, request.remote_addr)
