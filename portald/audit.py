@@ -41,7 +41,6 @@ from flask import Flask, Response, current_app, g, request
 from . import websocket
 from .auth import privileges
 from .auth.privileges import READ_METHODS
-from .errors import ApiError
 from .validation import json_body
 
 log = logging.getLogger("portald.audit")
@@ -169,7 +168,7 @@ class AuditLog:
         else:
             try:  # the body as the view read it (UTF-8, depth-checked JSON); the username only
                 body = json_body()
-            except ApiError:
+            except Exception:  # not JSON, too deep, or past the size cap (413): no username to tell
                 body = None
             user = body.get("username") if isinstance(body, dict) else None
         role = None
