@@ -57,6 +57,7 @@ EVERY_TREE = {"plugins": {"linux": {
 
 # GET routes that are no machine's data: versions, tokens, the SSE multiplexer, the pending network
 # change, and the daemon's own plugin listing (which plugins and capabilities this build has; the profile says what the machine has)
+API_PREFIXES = ("/auth/", "/platform/api/", "/api/", "/edgehub/api/")
 NOT_DATA = {
     "/auth/version", "/auth/token", "/auth/certificate", "/platform/api/events", "/platform/api/plugins",
     "/platform/api/networking/changes",  # the daemon's own pending change, not the machine's
@@ -158,7 +159,9 @@ def _paths(route: str, client, headers) -> list[str]:
 
 def data_routes(app) -> list[str]:
     routes = {rule.rule for rule in app.url_map.iter_rules() if "GET" in rule.methods}
-    return sorted(route for route in routes if route not in NOT_DATA and not route.startswith("/static"))
+    # the machine's data is under the services' prefixes; the front page, the web UI's assets, the docs,
+    # the OpenAPI document and /metrics (text, checked by tests/test_metrics.py) are the daemon's own
+    return sorted(route for route in routes if route not in NOT_DATA and route.startswith(API_PREFIXES))
 
 
 def _split(pattern: str) -> list[str]:

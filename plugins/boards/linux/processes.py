@@ -68,7 +68,7 @@ class LinuxProcessesDriver:
     def count(self) -> int:
         try:
             return len(psutil.pids())
-        except OSError:
+        except (OSError, IndexError):  # psutil indexes the first pid: a procfs without any raises
             return 0
 
     # -- the table ---------------------------------------------------------------------------------
