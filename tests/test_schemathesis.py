@@ -8,6 +8,7 @@ each with its reason. The test prints how many requests it sent and what failed 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import hypothesis
+import psutil
 import pytest
 import requests
 import schemathesis
@@ -50,7 +52,8 @@ EXCLUDED = {
 @pytest.fixture
 def daemon(tmp_path, children):
     """A sim-board daemon over plain HTTP; its log goes to a file (a pipe nobody reads would fill up
-    and stall it). ``children`` kills it whatever the test does."""
+    and stall it). Stopped with SIGTERM at the end; what it started and left (remote desktop sessions'
+    Xvfb and x11vnc) is killed, and ``children`` kills the daemon itself if it would not stop."""
     port = free_port()
     config = tmp_path / "portald.toml"
     # GET /api/irtm/ping forwards to the iFactory RTM's URL: here the daemon's own ping
@@ -61,16 +64,29 @@ def daemon(tmp_path, children):
         proc = children([sys.executable, "-m", "portald", "run", "--sim", "--http", "--listen", f"127.0.0.1:{port}",
                          "--state-dir", str(tmp_path / "state"), "--config", str(config)],
                         stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(url + "/platform/api/ping", timeout=1).text == "pong":
+                    break
+            except requests.RequestException:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        yield url, log_path
+    finally:
         try:
-            if requests.get(url + "/platform/api/ping", timeout=1).text == "pong":
-                return url, log_path
-        except requests.RequestException:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
-        time.sleep(0.1)
+            started = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            started = []
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+        for child in started:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
 
 
 def _schema(url: str):
