@@ -213,8 +213,11 @@ def _schema(model: Any, components: dict) -> dict:
     if isinstance(model, type) and issubclass(model, BaseModel):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(schema.pop("$defs", {}))
-        components[model.__name__] = schema
-        return {"$ref": f"#/components/schemas/{model.__name__}"}
+        name = model.__name__
+        if components.get(name, schema) != schema:  # two plugins' models of one name: the module tells them apart
+            name = f"{model.__module__}.{name}".replace(".", "_")
+        components[name] = schema
+        return {"$ref": f"#/components/schemas/{name}"}
     raise TypeError(f"cannot describe a request body of {model!r}")
 
 

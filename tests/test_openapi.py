@@ -33,6 +33,10 @@ class BeepBody(Body):
     count: int
 
 
+class LedBody(Body):  # the LED plugin's model has this name too
+    colour: str
+
+
 @hookimpl
 def portald_blueprints(ctx):
     bp = Blueprint("acme_beeper", __name__, url_prefix="/acme/api")
@@ -41,6 +45,11 @@ def portald_blueprints(ctx):
     @accepts(BeepBody)
     def beep(channel):
         return jsonify({"channel": channel, "count": parse_body(BeepBody).count})
+
+    @bp.put("/led")
+    @accepts(LedBody)
+    def led():
+        return jsonify({"colour": parse_body(LedBody).colour})
 
     return [bp]
 '''
@@ -94,6 +103,11 @@ def test_dropin_plugin_route_appears_with_its_body_model_and_path_parameter(drop
     model = document["components"]["schemas"]["BeepBody"]
     assert model["properties"]["count"]["type"] == "integer" and model["additionalProperties"] is False
     assert operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/AreaError")
+    # two models named LedBody, the LED plugin's and this one's: each keeps its own schema
+    refs = {document["paths"][path]["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            for path in ("/acme/api/led", "/platform/api/perif/led/{raw_id}")}
+    schemas = [document["components"]["schemas"][ref.rsplit("/", 1)[1]] for ref in refs]
+    assert len(refs) == 2 and {tuple(schema["properties"]) for schema in schemas} == {("colour",), ("status",)}
 
 
 def test_every_view_that_parses_a_body_declares_its_model(app):
