@@ -46,7 +46,9 @@ _FRONT_PAGE = """<!doctype html>
 <body style="font-family: sans-serif; max-width: 42em; margin: 2em auto; line-height: 1.4">
 <h1>portald</h1>
 <p>This device is managed by portald, which serves the Platform Portal REST API at this address.
-There is no user interface here yet: use the API with any HTTP client.</p>
+Its web user interface is not built into this installation (<code>make webui</code> builds it):
+use the API with any HTTP client, or its interactive documentation at <a href="/docs">/docs</a>
+(the OpenAPI document: <a href="/openapi.json">/openapi.json</a>).</p>
 <ol>
 <li>Log in: <code>POST /auth/login?m=2</code> with <code>{"username": "admin", "password": "..."}</code>
 (the built-in admin account; <code>m=0</code> for an operating-system account). The factory password
@@ -72,7 +74,7 @@ def _front_blueprint() -> Blueprint:
         if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
             return jsonify({"message": "portald: Platform Portal REST API", "login": "/auth/login?m=2",
                             "profile": "/edgehub/api/profile", "plugins": "/platform/api/plugins",
-                            "ping": "/platform/api/ping"})
+                            "ping": "/platform/api/ping", "openapi": "/openapi.json", "docs": "/docs"})
         return webui.index_response() or Response(_FRONT_PAGE, mimetype="text/html")
 
     return bp
