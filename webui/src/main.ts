@@ -201,7 +201,7 @@ window.addEventListener("hashchange", () => {
 
 function boot(): void {
   const claims = session.claims();
-  if (!claims || claims.exp * 1000 <= Date.now()) {
+  if (!claims || session.ends(claims) <= Date.now()) {
     session.forget();
     showLogin();
   } else if (claims.mustChange) {

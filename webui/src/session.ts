@@ -7,7 +7,10 @@ export interface Claims {
   user: string;
   method: number; // 0 OS account, 2 the built-in admin account
   role: "admin" | "user";
-  exp: number; // seconds since the epoch
+  exp: number; // seconds since the epoch, by the device's clock
+  // when the session ends by this browser's clock (ms): the token's lifetime (exp - iat) counted from
+  // the login, so a browser whose clock is off from the device's (no RTC, no NTP) ends it on time
+  until: number;
   mustChange: boolean;
 }
 
@@ -35,16 +38,23 @@ export function isAdmin(): boolean {
 function decode(token: string): Claims {
   const part = token.split(".")[1] || "";
   const json = JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "=")));
-  return { user: json.sub, method: json.m, role: json.role === "admin" ? "admin" : "user", exp: json.exp, mustChange: !!json.chg };
+  const lifetime = typeof json.iat === "number" ? json.exp - json.iat : json.exp - Date.now() / 1000;
+  return { user: json.sub, method: json.m, role: json.role === "admin" ? "admin" : "user", exp: json.exp,
+    until: Date.now() + lifetime * 1000, mustChange: !!json.chg };
+}
+
+/** When the session ends by this browser's clock (a session saved before `until` existed: by `exp`). */
+export function ends(c: Claims): number {
+  return typeof c.until === "number" ? c.until : c.exp * 1000;
 }
 
 function watchExpiry(): void {
   window.clearTimeout(timer);
   if (!current) return;
-  const ms = current.exp * 1000 - Date.now();
+  const ms = ends(current) - Date.now();
   // setTimeout's delay is a signed 32-bit count of ms; a longer session is checked again later
   timer = window.setTimeout(() => {
-    if (current && current.exp * 1000 <= Date.now()) emit("expired", "The session has expired.");
+    if (current && ends(current) <= Date.now()) emit("expired", "The session has expired.");
     else watchExpiry();
   }, Math.min(Math.max(ms, 0), 2 ** 31 - 1));
 }
