@@ -11,6 +11,8 @@ interface Nic { ifIndex: number; uuid: string; name: string; type: string; conne
 
 const NET = "/platform/api/networking";
 
+const hexOf = (text: string) => Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join("");
+
 function maskOf(prefix: number): string {
   const bits = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
   return [24, 16, 8, 0].map((s) => (bits >>> s) & 255).join(".");
@@ -24,6 +26,9 @@ export function render(root: HTMLElement): () => void {
   const routes = h("div");
   const routeNote = note();
   const wifi = h("div");
+  // a change redraws the forms (load()); what was said next to one, and which were open, outlive that
+  const kept = new Map<string, string>();
+  const keptNote = (key: string) => { const el = note(); if (kept.has(key)) say(el, kept.get(key)!, "ok"); return el; };
   const card = (title: string, ...children: Node[]) => {
     const id = uid("sec");
     const el = h("section", { class: "card", "aria-labelledby": id }, h("h2", { id }, title));
@@ -37,7 +42,7 @@ export function render(root: HTMLElement): () => void {
   let countdown: number | undefined;
   function showPending(p: any): void {
     window.clearInterval(countdown);
-    if (!p) { pendingBox.hidden = true; return; }
+    if (!p) { pendingBox.hidden = true; kept.clear(); return; }
     const status = note();
     const left = h("strong", { "data-testid": "seconds-left" }, String(p.secondsLeft));
     const ends = Date.now() + p.secondsLeft * 1000;
@@ -61,7 +66,7 @@ export function render(root: HTMLElement): () => void {
 
   // -- interfaces and their IPv4 form ------------------------------------------------------------
   function ipv4Form(nic: Nic): HTMLElement {
-    const status = note();
+    const status = keptNote(nic.name);
     const v4 = nic.addresses.find((a) => a.includes(".") && a.includes("/")) || "";
     const [ip, prefix] = v4.split("/");
     const ids = [uid(), uid(), uid(), uid(), uid()];
@@ -93,20 +98,22 @@ export function render(root: HTMLElement): () => void {
           for (const k of ["ipAddress", "subnetMask", "defaultGateway", "primaryDNS", "secondaryDNS"]) body[k] = String(data.get(k) || "") || null;
           applied(await put(`${NET}/ipv4config/${nic.ifIndex}`, body));
         }
-        say(status, "Applied; waiting for your confirmation.", "ok");
+        kept.set(nic.name, "Applied; waiting for your confirmation.");
+        say(status, kept.get(nic.name)!, "ok");
       } catch (err) { say(status, (err as Error).message); }
     });
     return form;
   }
 
   function drawInterfaces(nics: Nic[]): void {
+    const open = new Set([...ifaces.querySelectorAll<HTMLElement>("details[open]")].map((d) => d.dataset.nic));
     clear(ifaces, scroller("Interfaces", h("table", { "data-testid": "interfaces" },
       h("thead", null, h("tr", null, ["Name", "Type", "State", "Addresses", "Gateway", "DNS", "DHCP", "Metric"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", null, nics.map((n) => h("tr", null, h("th", { scope: "row" }, n.name), h("td", null, n.type),
         h("td", null, h("span", { class: `badge ${n.connected ? "connected" : "disabled"}` }, n.connected ? "connected" : "down")),
         h("td", null, n.addresses.join(", ")), h("td", null, n.gateway.join(", ")), h("td", null, n.dns.join(", ")),
         h("td", null, n.dhcpEnabled ? "yes" : "no"), h("td", { class: "num" }, String(n.ipv4Metric))))))),
-    nics.filter((n) => n.type !== "Loopback").map((n) => h("details", null, h("summary", null, `Configure ${n.name}`), ipv4Form(n))));
+    nics.filter((n) => n.type !== "Loopback").map((n) => h("details", { "data-nic": n.name, open: open.has(n.name) }, h("summary", null, `Configure ${n.name}`), ipv4Form(n))));
   }
 
   // -- route order: drag and drop, or Up / Down ------------------------------------------------------
@@ -146,7 +153,7 @@ export function render(root: HTMLElement): () => void {
   function drawWifi(adapters: any[]): void {
     if (!adapters.length) { clear(wifi, h("p", { class: "muted" }, "No Wi-Fi adapter.")); return; }
     clear(wifi, adapters.map((a) => {
-      const status = note();
+      const status = keptNote(`wifi ${a.uuid}`);
       const scanned = h("div");
       const profiles = h("ul", null, (a.profiles || []).map((p: any) => h("li", null, p.name, " ",
         h("button", { type: "button", class: "danger", disabled: !admin, "aria-label": `Delete profile ${p.name}`, onclick: async () => {
@@ -178,11 +185,17 @@ export function render(root: HTMLElement): () => void {
       h("button", { type: "submit", disabled: !admin, title: admin ? "" : ADMIN_ONLY }, "Join"));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const body: Record<string, string> = n.ssidHex && !n.ssid ? { ssidHex: n.ssidHex } : { ssid: n.ssid };
+      // a name that is not UTF-8 reaches the page with U+FFFD in it: only its bytes (ssidHex) name it
+      const exact = !!n.ssid && (!n.ssidHex || hexOf(n.ssid) === String(n.ssidHex).toLowerCase());
+      const body: Record<string, string> = exact ? { ssid: n.ssid } : { ssidHex: n.ssidHex };
       const pass = form.querySelector("input") as HTMLInputElement | null;
       if (pass?.value) body.passphrase = pass.value;
-      try { applied(await post(`${NET}/wifi/interface/${encodeURIComponent(a.uuid)}/connect`, body)); say(status, `Joining ${n.ssid}; waiting for your confirmation.`, "ok"); }
-      catch (err) { say(status, (err as Error).message); }
+      try {
+        const answer = await post(`${NET}/wifi/interface/${encodeURIComponent(a.uuid)}/connect`, body);
+        kept.set(`wifi ${a.uuid}`, `Joining ${n.ssid}; waiting for your confirmation.`);
+        say(status, kept.get(`wifi ${a.uuid}`)!, "ok");
+        applied(answer);
+      } catch (err) { say(status, (err as Error).message); }
     });
     return form;
   }
