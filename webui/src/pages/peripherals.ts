@@ -89,15 +89,23 @@ export function render(root: HTMLElement): void {
     const b = await get("/platform/api/perif/brightness");
     const id = uid();
     const out = h("output", { for: id }, String(b.value));
+    // one write at a time, each sending the slider's value when it starts: arrow keys fire a change per
+    // press, and parallel requests may land out of order and leave the backlight off the slider's value
+    let writes = Promise.resolve();
+    let sent = b.value;
+    const write = async () => {
+      const value = Number(slider.value);
+      if (value === sent) return;
+      try {
+        await put("/platform/api/perif/brightness", { value });
+        sent = value;
+        say(status, `Brightness ${value}.`, "ok");
+      } catch (err) { say(status, (err as Error).message); }
+    };
     const slider = h("input", {
       id, type: "range", min: b.min, max: b.max, step: 1, value: b.value, disabled: !admin, title: admin ? "" : ADMIN_ONLY,
       oninput: () => { out.textContent = slider.value; },
-      onchange: async () => {
-        try {
-          await put("/platform/api/perif/brightness", { value: Number(slider.value) });
-          say(status, `Brightness ${slider.value}.`, "ok");
-        } catch (err) { say(status, (err as Error).message); }
-      },
+      onchange: () => { writes = writes.then(write); },
     });
     clear(body, h("div", { class: "row" }, h("label", { for: id }, "Backlight"), slider, out));
   });
