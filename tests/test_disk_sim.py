@@ -1,8 +1,10 @@
-"""The sim board's disk behaves like a drive: values move within their ranges and its life goes on
-across daemon runs (state in the sim plugin's state folder)."""
+"""The sim board's disk behaves like a drive: values move within their ranges, its life goes on
+across daemon runs (state in the sim plugin's state folder) and its I/O counters grow."""
 from __future__ import annotations
 
 import random
+
+import pytest
 
 from portald.state import StateStore
 from portald_plugins.boards.sim.disk import FS_BYTES, SimDiskDriver
@@ -86,3 +88,40 @@ def test_corrupt_state_file_starts_a_fresh_drive(tmp_path):
 
 def test_other_disk_names_have_no_smart():
     assert SimDiskDriver(None, random.Random(8), Clock()).smart.attributes("sdb") == []
+
+
+IO_COUNTS = ("readsCompleted", "writesCompleted", "readBytes", "writtenBytes")
+
+
+def test_io_counters_grow_at_a_light_workloads_rate_and_never_go_back():
+    clock = Clock()
+    driver = SimDiskDriver(None, random.Random(9), clock)
+    (start,) = driver.io_counters()
+    assert start["device"] == "sda" and start["readsCompleted"] > 0  # what the boot read
+    readings = [start]
+    for _ in range(60):  # an hour in minutes
+        clock.now += 60
+        readings.append(driver.io_counters()[0])
+    for before, after in zip(readings, readings[1:]):
+        for key in (*IO_COUNTS, "readTimeSeconds", "writeTimeSeconds"):
+            assert after[key] > before[key], key
+        minute_reads = after["readsCompleted"] - before["readsCompleted"]
+        assert 0.5 * 12 * 60 - 1 <= minute_reads <= 1.5 * 12 * 60 + 1  # 12 a second, +-50 %
+        # each read is 32 KiB on average and takes 0.2 ms
+        assert (after["readBytes"] - before["readBytes"]) == pytest.approx(minute_reads * 32768, rel=0.01)
+    rates = [b["writesCompleted"] - a["writesCompleted"] for a, b in zip(readings, readings[1:])]
+    assert max(rates) > 1.3 * min(rates)  # the workload swings
+    hour = readings[-1]["readsCompleted"] - start["readsCompleted"]
+    assert hour == pytest.approx(12 * 3600, rel=0.05)  # and averages out over its period
+    assert all(type(r[key]) is int for r in readings for key in IO_COUNTS)
+
+
+def test_io_counters_stand_still_without_time_and_start_again_at_a_new_run(tmp_path):
+    store, clock = StateStore(tmp_path), Clock()
+    first = SimDiskDriver(store, random.Random(10), clock)
+    clock.now += 3600
+    ran = first.io_counters()
+    assert first.io_counters() == ran  # no time passed
+    # every daemon start is the sim drive's power cycle (the power-cycle count grows): counters since boot
+    again = SimDiskDriver(store, random.Random(11), clock).io_counters()
+    assert again[0]["readsCompleted"] < ran[0]["readsCompleted"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import time
 
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -206,3 +209,75 @@ def test_linux_board_blocking_hwmon_driver_served_from_its_sampler(make_app):
         assert expected[kind], kind
         served = {labels["sensor"]: value for labels, value in samples[series]}
         assert served == {reading["name"]: pytest.approx(reading["value"]) for reading in expected[kind]}
+
+
+CPU_MODES = {"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"}
+DISK_COUNTERS = ("node_disk_reads_completed_total", "node_disk_writes_completed_total", "node_disk_read_bytes_total",
+                 "node_disk_written_bytes_total", "node_disk_read_time_seconds_total",
+                 "node_disk_write_time_seconds_total")
+
+
+def test_sim_scrape_has_cpu_seconds_and_disk_io_counters_that_only_grow(client, admin_headers):
+    """On the sim board the CPU times are this machine's (the sim board has no systemperf driver: the
+    Linux one reads the live /proc), the disk's I/O counters the sim drive's."""
+    first = _samples(client.get("/metrics", headers=admin_headers))
+    cpus = {labels["cpu"] for labels, _ in first["node_cpu_seconds_total"]}
+    assert cpus == {str(n) for n in range(psutil.cpu_count())}
+    for cpu in cpus:
+        modes = {labels["mode"]: value for labels, value in first["node_cpu_seconds_total"] if labels["cpu"] == cpu}
+        assert set(modes) == CPU_MODES and all(value >= 0 for value in modes.values())
+        # each second since boot is counted in one mode (not while the CPU was offline): seconds, not ticks
+        uptime = time.time() - psutil.boot_time()
+        assert 0.5 * uptime < sum(modes.values()) < uptime + 5, (modes, uptime)
+    assert _value(first, "node_disk_reads_completed_total", device="sda") > 0
+    assert _value(first, "node_disk_read_bytes_total", device="sda") >= 512 * _value(
+        first, "node_disk_reads_completed_total", device="sda")
+    time.sleep(0.05)
+    second = _samples(client.get("/metrics", headers=admin_headers))
+    for name in ("node_cpu_seconds_total", *DISK_COUNTERS):
+        before = {tuple(sorted(labels.items())): value for labels, value in first[name]}
+        after = {tuple(sorted(labels.items())): value for labels, value in second[name]}
+        assert before.keys() == after.keys() and all(after[k] >= before[k] for k in before), name
+    assert _value(second, "node_disk_read_time_seconds_total", device="sda") > _value(
+        first, "node_disk_read_time_seconds_total", device="sda")  # read at the scrape, not sampled
+    assert sum(v for _, v in second["node_cpu_seconds_total"]) > sum(v for _, v in first["node_cpu_seconds_total"])
+
+
+def test_linux_board_cpu_seconds_and_disk_io_come_from_the_configured_procfs_root(make_app, tmp_path):
+    """A fixture machine's /proc/stat and /proc/diskstats reach the scrape as node_exporter would give
+    them; with neither file, the other series of the two plugins are still served."""
+    desktop = FIXTURES / "machines" / "desktop"
+    proc = tmp_path / "proc"
+    shutil.copytree(desktop / "proc", proc, symlinks=True)  # its mount table, for the disk driver
+    (proc / "cpuinfo").write_text((FIXTURES / "machines" / "x86-xeon-vm" / "proc" / "cpuinfo").read_text())
+    (proc / "stat").write_text((FIXTURES / "machines" / "uno-2484g" / "proc" / "stat").read_text())
+    (proc / "diskstats").write_text(
+        "   8       0 sda 5021 130 402114 2210 1893 950 88410 4021 0 3120 6231\n"
+        "   8       1 sda1 4900 130 399000 2190 1893 950 88410 4021 0 3100 6211\n"
+        "   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0\n")
+    client = make_app(board="auto", sysfs_root=str(desktop / "sys"), procfs_root=str(proc),
+                      plugins={"linux": {"disk": {"rootfs": str(desktop / "rootfs")}}}).test_client()
+    headers = bearer(admin_token(client))
+    samples = _samples(client.get("/metrics", headers=headers))
+    hz = os.sysconf("SC_CLK_TCK")
+    # uno-2484g's stat: "cpu0 1393 280 283 924373 12 12 0 0 0 0"
+    assert {labels["mode"]: value for labels, value in samples["node_cpu_seconds_total"] if labels["cpu"] == "0"} \
+        == pytest.approx({"user": 1393 / hz, "nice": 280 / hz, "system": 283 / hz, "idle": 924373 / hz,
+                          "iowait": 12 / hz, "irq": 12 / hz, "softirq": 0, "steal": 0})
+    assert len(samples["node_cpu_seconds_total"]) == 4 * 8
+    assert {labels["device"] for labels, _ in samples["node_disk_reads_completed_total"]} == {"sda"}
+    assert _value(samples, "node_disk_reads_completed_total", device="sda") == 5021
+    assert _value(samples, "node_disk_writes_completed_total", device="sda") == 1893
+    assert _value(samples, "node_disk_read_bytes_total", device="sda") == 402114 * 512
+    assert _value(samples, "node_disk_written_bytes_total", device="sda") == 88410 * 512
+    assert _value(samples, "node_disk_read_time_seconds_total", device="sda") == pytest.approx(2.21)
+    assert _value(samples, "node_disk_write_time_seconds_total", device="sda") == pytest.approx(4.021)
+
+    (proc / "stat").unlink()
+    (proc / "diskstats").unlink()
+    samples = _samples(client.get("/metrics", headers=headers))
+    assert "node_cpu_seconds_total" not in samples and not any(name in samples for name in DISK_COUNTERS)
+    assert _value(samples, "node_cpu_info", cpu="0") == 1
+    assert samples["node_disk_info"]
+    for plugin in ("systemperf", "disk"):
+        assert _value(samples, "portald_scrape_collector_success", plugin=plugin) == 1, plugin

@@ -1,17 +1,20 @@
 """``/platform/api/systemperf*`` and the ``systemperf`` event: the spec's shapes on this machine, CPU
-descriptions parsed from real kernels' cpuinfo (x86, arm64, armv7), usage measured by the sampler, and
-usage and memory read from the configured ``procfs_root`` (psutil's ``PROCFS_PATH``)."""
+descriptions parsed from real kernels' cpuinfo (x86, arm64, armv7), usage measured by the sampler,
+usage and memory read from the configured ``procfs_root`` (psutil's ``PROCFS_PATH``), and the Linux
+driver's ``cpu_times()`` (``/proc/stat`` in seconds, for ``node_cpu_seconds_total``)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 import gevent
 import psutil
 import pytest
 
-from portald_plugins.boards.linux.systemperf import LinuxSystemperfDriver, parse_cpuinfo
+from portald_plugins.boards.linux.systemperf import LinuxSystemperfDriver, parse_cpuinfo, parse_stat
 
 from conftest import FIXTURES, admin_token, bearer
 
@@ -221,3 +224,61 @@ def test_systemperf_rejects_writes(client, admin_headers):
     for path in PATHS:
         response = client.put(path, json={}, headers=admin_headers)
         assert response.status_code == 405 and response.get_json()["message"], path
+
+
+# --- cpu_times(): /proc/stat's cpuN lines in seconds (node_cpu_seconds_total) ---------------------
+
+MODES = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"]
+
+
+def test_cpu_times_parse_a_real_stat_in_user_hz_with_node_exporters_modes(tmp_path):
+    # imx8-gateway's stat, as an arm64 kernel printed it (fixtures/README.md); USER_HZ is 100 on every
+    # Linux port, so the seconds are the ticks / 100
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "stat").write_text((MACHINES / "imx8-gateway" / "proc" / "stat").read_text())
+    times = LinuxSystemperfDriver(proc, tmp_path).cpu_times()
+    assert [t["cpu"] for t in times] == [0, 1, 2, 3]  # the "cpu" total line is not a CPU
+    assert all(list(t) == ["cpu", *MODES] for t in times)  # guest and guest_nice are inside user/nice
+    hz = os.sysconf("SC_CLK_TCK")
+    assert times[0] == {"cpu": 0, "user": 31 / hz, "nice": 0.0, "system": 25 / hz, "idle": 4101 / hz,
+                        "iowait": 3 / hz, "irq": 0.0, "softirq": 2 / hz, "steal": 0.0}
+
+
+def test_cpu_times_of_an_old_kernel_leave_out_what_it_does_not_count():
+    # Linux 2.4 printed user nice system idle; 2.6.0 to 2.6.10 had no steal column. An offline CPU
+    # has no line, and the others keep their numbers
+    times = parse_stat("cpu  10 0 20 300\ncpu0 10 0 20 300\ncpu2 1 2 3 4 5 6 7\nintr 5\n", 100)
+    assert times == [{"cpu": 0, "user": 0.1, "nice": 0.0, "system": 0.2, "idle": 3.0},
+                     {"cpu": 2, "user": 0.01, "nice": 0.02, "system": 0.03, "idle": 0.04, "iowait": 0.05,
+                      "irq": 0.06, "softirq": 0.07}]
+    assert parse_stat("cpu0 garbage here\ncpu1 5 6\ncpux 1 2 3 4\n", 100) == []
+
+
+def test_cpu_times_without_a_stat_or_a_cpu_line_raise_oserror(tmp_path):
+    driver = LinuxSystemperfDriver(tmp_path, tmp_path)
+    with pytest.raises(OSError):
+        driver.cpu_times()  # no stat at all
+    (tmp_path / "stat").write_text("cpu  1 2 3 4\nintr 0\n")
+    with pytest.raises(OSError):
+        driver.cpu_times()
+
+
+def test_cpu_times_of_this_machine_agree_with_psutil_and_grow():
+    driver = LinuxSystemperfDriver("/proc", "/sys")
+    first = driver.cpu_times()
+    reference = psutil.cpu_times(percpu=True)
+    assert len(first) == len(reference) == psutil.cpu_count()
+    for mine, theirs in zip(first, reference):
+        for mode in MODES:  # read a moment apart: equal within a few ticks
+            assert 0 <= getattr(theirs, mode) - mine[mode] < 1.0, (mode, mine, theirs)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the idle or busy ticks of some CPU move within a tick or so
+        later = driver.cpu_times()
+        if sum(t[m] for t in later for m in MODES) > sum(t[m] for t in first for m in MODES):
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail("/proc/stat did not move in 5 s")
+    for before, after in zip(first, later):
+        assert all(after[m] >= before[m] for m in MODES), (before, after)

@@ -27,6 +27,7 @@ pmem = namedtuple("pmem", "rss vms num_page_faults peak_wset wset peak_paged_poo
 pcputimes = namedtuple("pcputimes", "user system children_user children_system")
 sdiskpart = namedtuple("sdiskpart", "device mountpoint fstype opts")
 sdiskusage = namedtuple("sdiskusage", "total used free percent")
+sdiskio = namedtuple("sdiskio", "read_count write_count read_bytes write_bytes read_time write_time")
 
 NOW = 1_700_000_000.0
 
@@ -239,7 +240,33 @@ def test_memory_has_windows_five_figures_and_zero_for_the_linux_ones():
         "free": 7532920832, "active": 0, "inactive": 0, "buffers": 0, "cached": 0, "shared": 0, "slab": 0}
 
 
+def test_cpu_times_take_interrupts_and_dpcs_out_of_system_and_invent_no_linux_mode(monkeypatch):
+    # CPU 0: 120 s in the kernel besides idle, of which 3 s interrupts and 7 s DPCs
+    monkeypatch.setattr(psutil, "cpu_times", lambda percpu: [scputimes(300.0, 120.0, 5000.0, 3.0, 7.0),
+                                                             scputimes(10.0, 1.0, 6000.0, 0.5, 1.0)])
+    times = systemperf.WindowsSystemperfDriver().cpu_times()
+    assert times == [
+        {"cpu": 0, "user": 300.0, "system": 110.0, "idle": 5000.0, "irq": 3.0, "softirq": 7.0},
+        # psutil's figures are sampled apart: system never goes below 0
+        {"cpu": 1, "user": 10.0, "system": 0.0, "idle": 6000.0, "irq": 0.5, "softirq": 1.0}]
+
+
 # --- disk -----------------------------------------------------------------------------------------
+
+def test_io_counters_per_physical_drive_in_seconds(monkeypatch):
+    monkeypatch.setattr(psutil, "disk_io_counters", lambda perdisk: {
+        "PhysicalDrive0": sdiskio(81234, 40321, 2_345_678_848, 987_654_144, 45_200, 61_750),
+        "PhysicalDrive1": sdiskio(12, 0, 49152, 0, 3, 0)})
+    assert disk.WindowsDiskDriver().io_counters() == [
+        {"device": "PhysicalDrive0", "readsCompleted": 81234, "writesCompleted": 40321,
+         "readBytes": 2_345_678_848, "writtenBytes": 987_654_144, "readTimeSeconds": 45.2,
+         "writeTimeSeconds": 61.75},
+        {"device": "PhysicalDrive1", "readsCompleted": 12, "writesCompleted": 0, "readBytes": 49152,
+         "writtenBytes": 0, "readTimeSeconds": 0.003, "writeTimeSeconds": 0.0}]
+    # no counters found (Windows' disk performance counters switched off): psutil answers {}
+    monkeypatch.setattr(psutil, "disk_io_counters", lambda perdisk: {})
+    assert disk.WindowsDiskDriver().io_counters() == []
+
 
 GIB = 1024 ** 3
 

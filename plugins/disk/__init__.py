@@ -7,7 +7,7 @@ sampler every ``interval_seconds``; its S.M.A.R.T. reader by the S.M.A.R.T. cach
 every ``smart_interval_seconds``, never inside a request. Both run only while someone reads
 (requests, ``GET /perif/disk`` streams, ``diskdrives`` subscribers). With no driver the endpoints
 answer 404 and the profile says ``"perif:disk": 0``. ``GET /metrics`` serves the sampled usage
-(``prometheus``).
+and the driver's I/O counters read at the scrape (``prometheus``).
 
 Settings ``[plugins.disk]``: ``interval_seconds`` (5), ``smart_interval_seconds`` (300).
 """
@@ -56,6 +56,6 @@ CAPABILITY = Capability(
     profile=lambda ctx, driver: {"perif:disk": 1 if driver is not None else 0},
     events={"diskdrives": disks},
     shutdown=shutdown,
-    metrics=lambda ctx, driver: prometheus.families(disks(ctx)),
+    metrics=lambda ctx, driver: prometheus.families(disks(ctx), driver),
 )
 CAPABILITY.export(globals())

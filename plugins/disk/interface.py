@@ -1,4 +1,5 @@
-"""The ``disk`` driver interface: the physical disks, their mounted partitions, and S.M.A.R.T."""
+"""The ``disk`` driver interface: the physical disks, their mounted partitions, S.M.A.R.T., and the
+block devices' I/O counters."""
 from __future__ import annotations
 
 from typing import Literal, Protocol, TypedDict
@@ -40,6 +41,19 @@ class SmartAttribute(TypedDict):
     rawData: list[int]  # the six raw bytes, least significant first
 
 
+class IoCounters(TypedDict):
+    """What one block device has done since boot (counters: they only grow, until a reboot or until
+    the device is removed and comes back)."""
+
+    device: str  # the OS's name for it ("sda", "nvme0n1", "mmcblk0"; Windows: "PhysicalDrive0")
+    readsCompleted: int
+    writesCompleted: int
+    readBytes: int
+    writtenBytes: int
+    readTimeSeconds: float  # the time all reads took, summed (overlapping reads each count)
+    writeTimeSeconds: float
+
+
 class SmartReader(Protocol):
     """Reads one disk's S.M.A.R.T. attributes. Slow (smartctl: 50 ms to seconds) and called only by the
     plugin's S.M.A.R.T. cache, in its background greenlet, every ``smart_interval_seconds``, never
@@ -74,4 +88,18 @@ class DiskDriver(Driver, Protocol):
     def disks(self) -> list[Disk]:
         """Every disk with its mounted partitions and their usage, in a stable order. Cheap enough for
         the plugin's sampler (every ``interval_seconds`` while someone reads)."""
+        ...
+
+    __optional__ = ("io_counters",)
+
+    def io_counters(self) -> list[IoCounters]:
+        """Optional. The I/O counters of the block devices the OS counts, in the OS's order, read
+        anew at each call (one small read: no ``statvfs``, no waiting on a drive). Left out is what
+        node_exporter leaves out by default (on Linux, names matching its pattern
+        ``^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$``): RAM, loop and floppy devices and
+        the partitions of SCSI/SATA, IDE, virtio, Xen and NVMe disks; an eMMC's ``mmcblk0p1`` and
+        device-mapper's ``dm-0`` stay, as they do there. So a device here need not be one of
+        ``disks()``. ``GET /metrics`` calls it at each scrape (``node_disk_*_total``), through the
+        threadpool for a ``blocking`` driver. Raises ``OSError`` when the counters cannot be read (the
+        scrape then has no such series)."""
         ...

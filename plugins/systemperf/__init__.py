@@ -10,7 +10,8 @@ A sample needs the CPU description; without it the endpoints answer 404 "no avai
 that cannot be read is an empty list, and memory figures that cannot be read make ``/memory`` (and the
 whole ``/systemperf``) answer 404 while ``/cpu`` is still served: a machine tree that holds only
 ``cpuinfo`` is described, not invented.
-``GET /metrics`` serves the same sample (``prometheus``). Config ``[plugins.systemperf]``:
+``GET /metrics`` serves the same sample, and the driver's cumulative CPU times read at the scrape
+(``prometheus``). Config ``[plugins.systemperf]``:
 ``interval_seconds`` (default 2).
 """
 from pydantic import Field
@@ -61,6 +62,6 @@ CAPABILITY = Capability(
     blueprints=lambda ctx: routes.blueprint(lambda: sampler(ctx)),
     profile=lambda ctx, driver: {"systemperf": int(driver is not None)},
     events={"systemperf": event_source},
-    metrics=lambda ctx, driver: prometheus.families(sampler(ctx)),
+    metrics=lambda ctx, driver: prometheus.families(sampler(ctx), driver),
 )
 CAPABILITY.export(globals())

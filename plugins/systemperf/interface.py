@@ -1,7 +1,8 @@
-"""The ``systemperf`` driver interface: what the CPU is, how busy each logical CPU is, and memory."""
+"""The ``systemperf`` driver interface: what the CPU is, how busy each logical CPU is, the time each
+has spent in each mode, and memory."""
 from __future__ import annotations
 
-from typing import Protocol, TypedDict
+from typing import NotRequired, Protocol, TypedDict
 
 from portald.drivers import Driver
 
@@ -40,6 +41,22 @@ class Memory(TypedDict):
     slab: int
 
 
+class CpuTimes(TypedDict):
+    """Seconds one logical CPU has spent in each mode since boot (counters: they only grow, until a
+    reboot), in node_exporter's modes. A mode the OS does not count is left out, never given as 0
+    (Windows has no ``nice``, ``iowait`` or ``steal``; kernels before 2.6.11 no ``steal``)."""
+
+    cpu: int  # the CPU's number as the OS numbers it (an offline CPU is missing, not renumbered)
+    user: float  # guest time is inside it (Linux counts a guest's time as user time too)
+    nice: NotRequired[float]
+    system: float
+    idle: float
+    iowait: NotRequired[float]
+    irq: NotRequired[float]  # hardware interrupts (Windows: interrupt time)
+    softirq: NotRequired[float]  # deferred interrupt work (Windows: DPC time)
+    steal: NotRequired[float]  # time the hypervisor gave another guest
+
+
 class SystemperfDriver(Driver, Protocol):
     """CPU and memory figures behind ``/platform/api/systemperf*`` and the ``systemperf`` event.
 
@@ -60,4 +77,13 @@ class SystemperfDriver(Driver, Protocol):
 
     def memory(self) -> Memory:
         """The memory figures now."""
+        ...
+
+    __optional__ = ("cpu_times",)
+
+    def cpu_times(self) -> list[CpuTimes]:
+        """Optional. Per logical CPU, in the OS's order, the seconds spent in each mode since boot,
+        read anew at each call (cheap: one small read, no waiting). ``GET /metrics`` calls it at each
+        scrape (``node_cpu_seconds_total``), through the threadpool for a ``blocking`` driver. Raises
+        ``OSError`` when the counters cannot be read (the scrape then has no such series)."""
         ...

@@ -27,6 +27,13 @@ Partitions are the mounted filesystems on the disk, its partitions, and what is 
 (LUKS, LVM, RAID: the ``holders/`` chain), in that order; unmounted partitions and swap have no mount
 point and are not listed (as on the original Windows product, which listed volumes).
 
+I/O counters (``io_counters()``) come from ``<procfs_root>/diskstats``, one line per block device:
+major, minor, name, then reads completed, reads merged, sectors read, milliseconds reading, writes
+completed, writes merged, sectors written, milliseconds writing, and more that is not used (I/Os in
+progress, discard and flush figures of newer kernels). Sectors are 512 bytes there whatever the
+device's block size, and devices are left out by node_exporter's default pattern (``IGNORED``), not by
+the sysfs rules above: the series are meant to match node_exporter's.
+
 Identity quirks: a SATA disk behind libata reports SCSI vendor ``"ATA"`` (ATA IDENTIFY has no vendor
 field) and only the last 4 characters of its firmware revision (the SCSI INQUIRY field is 4 bytes);
 its serial number is in the unit-serial VPD page (``vpd_pg80``). NVMe and eMMC have no vendor string:
@@ -37,6 +44,7 @@ classification (fixed / external / removable), not HDD/SSD.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -53,7 +61,9 @@ from .sysfs import read_attr
 
 log = logging.getLogger(__name__)
 
-SECTOR = 512  # sysfs "size" is in 512-byte sectors whatever the logical block size
+SECTOR = 512  # sysfs "size" and diskstats' sectors are 512-byte sectors whatever the logical block size
+# node_exporter's default --collector.diskstats.device-exclude
+IGNORED = re.compile(r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$")
 _HW_PARTITION = re.compile(r"mmcblk\d+(boot\d+|rpmb)")
 FIXED, EXTERNAL, REMOVABLE = "Fixed hard disk media", "External hard disk media", "Removable media"
 
@@ -81,6 +91,24 @@ def _first(*sources: Path | str) -> str:
     return ""
 
 
+def parse_diskstats(text: str) -> list[dict]:
+    """The ``io_counters()`` of a ``/proc/diskstats`` text (see the module docstring); lines that are
+    too short or not numbers are skipped."""
+    found = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 11 or IGNORED.match(fields[2]):
+            continue
+        try:
+            reads, _, read_sectors, read_ms, writes, _, written_sectors, write_ms = map(int, fields[3:11])
+        except ValueError:
+            continue
+        found.append({"device": fields[2], "readsCompleted": reads, "writesCompleted": writes,
+                      "readBytes": read_sectors * SECTOR, "writtenBytes": written_sectors * SECTOR,
+                      "readTimeSeconds": read_ms / 1000, "writeTimeSeconds": write_ms / 1000})
+    return found
+
+
 def _natural(name: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
@@ -91,8 +119,10 @@ class LinuxDiskDriver:
 
     def __init__(self, sysfs_root: Path, mountinfo: Path, rootfs: Path = Path(os.sep),
                  include_virtual: bool = False, smartctl: SmartCtl | None = None,
-                 statvfs: Callable = os.statvfs):
+                 statvfs: Callable = os.statvfs, diskstats: Path | None = None):
         self.sysfs_root, self.block = Path(sysfs_root), Path(sysfs_root, "block")
+        # None: no counters (a driver built for the disk listing alone)
+        self.diskstats = Path(diskstats) if diskstats is not None else None
         self.mountinfo, self.rootfs, self.include_virtual = Path(mountinfo), Path(rootfs), include_virtual
         self.smart = smartctl if smartctl is not None else NoSmart()
         self.statvfs = statvfs
@@ -112,6 +142,11 @@ class LinuxDiskDriver:
             except OSError as exc:  # unplugged while being read
                 log.debug("disk %s skipped: %s", name, exc)
         return disks
+
+    def io_counters(self) -> list[dict]:
+        if self.diskstats is None:
+            raise OSError(errno.ENOENT, "no diskstats file configured")
+        return parse_diskstats(self.diskstats.read_text(errors="replace"))
 
     def _disk_dirs(self) -> list[tuple[str, Path]]:
         try:
@@ -212,5 +247,6 @@ class Settings(_Settings):
 def create_driver(ctx, settings: Settings):
     return LinuxDiskDriver(ctx.paths.sysfs_root, ctx.paths.procfs("self", "mountinfo"),
                            rootfs=Path(settings.rootfs), include_virtual=settings.include_virtual,
+                           diskstats=ctx.paths.procfs("diskstats"),
                            smartctl=SmartCtl(ctx.runner, settings.smartctl, ctx.paths.dev_root,
                                              settings.smart_timeout_seconds))

@@ -20,12 +20,19 @@ CPU description, per-CPU usage and memory figures (psutil, reading ``<procfs_roo
 
 Memory is psutil.virtual_memory() renamed to the spec's camelCase.
 
+``cpu_times()`` parses ``<procfs_root>/stat`` itself (its ``cpuN`` lines: ticks of ``USER_HZ``,
+``os.sysconf("SC_CLK_TCK")``, in the kernel's column order user, nice, system, idle, iowait, irq,
+softirq, steal, guest, guest_nice). Guest time is already inside user and nice, so it is not a mode of
+its own, as in node_exporter's ``node_cpu_seconds_total``; columns an old kernel does not print are
+left out.
+
 Blocking: to print ``cpu MHz`` an x86 kernel asks every CPU for its clock in turn, which is slow on big
 machines, so the core runs these calls in its threadpool.
 """
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import psutil
@@ -45,6 +52,9 @@ ARM_PARTS = {
     0xD0A: "Cortex-A75", 0xD0B: "Cortex-A76", 0xD0C: "Neoverse-N1", 0xD0D: "Cortex-A77", 0xD40: "Neoverse-V1",
     0xD41: "Cortex-A78", 0xD46: "Cortex-A510", 0xD47: "Cortex-A710", 0xD49: "Neoverse-N2",
 }
+# /proc/stat's cpuN columns in the kernel's order (fs/proc/stat.c); guest and guest_nice, already
+# counted in user and nice, are not modes of node_cpu_seconds_total
+STAT_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 MEMORY_FIELDS = {"total": "total", "available": "available", "used": "used", "usedPercent": "percent",
                  "free": "free", "active": "active", "inactive": "inactive", "buffers": "buffers",
                  "cached": "cached", "shared": "shared", "slab": "slab"}
@@ -124,6 +134,26 @@ def cpu_info(blocks: list[dict[str, str]], sysfs_cpus: Path) -> dict:
     return info
 
 
+def parse_stat(text: str, ticks_per_second: float) -> list[dict]:
+    """The ``cpu_times()`` of a ``/proc/stat`` text: one dict per ``cpuN`` line (the ``cpu`` total line
+    and every other line left out), in seconds."""
+    found = []
+    for line in text.splitlines():
+        name, _, rest = line.partition(" ")
+        if not name.startswith("cpu") or not name[3:].isdigit():
+            continue
+        try:
+            ticks = [int(column) for column in rest.split()]
+        except ValueError:
+            continue  # a line that is not counters: skipped rather than guessed at
+        if len(ticks) < 4:  # user nice system idle are there since Linux 1.x
+            continue
+        times = {"cpu": int(name[3:])}
+        times.update({mode: count / ticks_per_second for mode, count in zip(STAT_MODES, ticks)})
+        found.append(times)
+    return found
+
+
 def busy_percent(before, after) -> list[float]:
     """Per-CPU busy time between two ``psutil.cpu_times(percpu=True)`` readings, as psutil computes it:
     guest time is already inside user/nice so it is not counted twice, and idle + iowait is not busy."""
@@ -147,6 +177,7 @@ class LinuxSystemperfDriver:
 
     def __init__(self, procfs_root: str | Path, sysfs_root: str | Path):
         self.cpuinfo = Path(procfs_root, "cpuinfo")
+        self.stat = Path(procfs_root, "stat")
         self.sysfs_cpus = Path(sysfs_root, "devices", "system", "cpu")
         self._previous = None
 
@@ -175,6 +206,12 @@ class LinuxSystemperfDriver:
     def memory(self) -> dict:
         vm = psutil.virtual_memory()
         return {name: getattr(vm, field) for name, field in MEMORY_FIELDS.items()}
+
+    def cpu_times(self) -> list[dict]:
+        times = parse_stat(self.stat.read_text(errors="replace"), os.sysconf("SC_CLK_TCK"))
+        if not times:
+            raise OSError(errno.ENODATA, f"{self.stat} has no cpuN line")
+        return times
 
 
 def create_driver(ctx, settings=None):

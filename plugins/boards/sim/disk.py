@@ -7,7 +7,11 @@ behaves like a drive that lives on between daemon runs, through ``ctx.state`` (`
   six-hour time constant, stepped with its exact solution over the time since the last read, as the
   sim hwmon sensors are);
 * S.M.A.R.T.: power-on hours grow with the time the daemon runs, the power-cycle count grows by one
-  per daemon start, the temperature wanders around 38 degC, reallocated sectors stay 0.
+  per daemon start, the temperature wanders around 38 degC, reallocated sectors stay 0;
+* I/O counters (``io_counters()``): each daemon start is a power cycle, so they start from what a boot
+  reads and writes and grow with the time the daemon runs, at the rates of a light edge workload
+  (~12 reads and ~6 writes a second, ~380 KiB/s read and ~100 KiB/s written) that swing +-50 % over
+  five minutes (a sine integrated exactly between two readings: no randomness, never backwards).
 
 Time and randomness are injected (``clock``, ``rng``) so tests are deterministic. State is saved at
 most once a minute (and at the first reading), so a crash loses under a minute of power-on time.
@@ -24,6 +28,14 @@ FS_BYTES = 63208157184  # its root filesystem (the spec example's "C:")
 SAVE_EVERY = 60.0
 _USED_MEAN, _USED_SPREAD, _USED_TAU = 0.40 * FS_BYTES, 0.02 * FS_BYTES, 6 * 3600.0
 _TEMP_MEAN, _TEMP_SPREAD, _TEMP_TAU = 38.0, 3.0, 120.0
+# I/O counter -> (its value after the boot, its mean growth per second); times: an SSD's ~0.2 ms a read,
+# ~0.6 ms a write
+_IO = {
+    "readsCompleted": (4100.0, 12.0), "writesCompleted": (350.0, 6.0),
+    "readBytes": (4100 * 30720.0, 12 * 32768.0), "writtenBytes": (350 * 8192.0, 6 * 16384.0),
+    "readTimeSeconds": (4100 * 0.0002, 12 * 0.0002), "writeTimeSeconds": (350 * 0.0006, 6 * 0.0006),
+}
+_IO_PERIOD, _IO_SWING = 300.0, 0.5
 
 
 class SimSmart:
@@ -48,6 +60,7 @@ class SimDiskDriver:
         self._temperature = _TEMP_MEAN
         self._coolest = self._hottest = self._temperature
         self._last = self._saved_at = clock()
+        self._io = {key: start for key, (start, _) in _IO.items()}
         self._dirty = True
         self.smart = SimSmart(self)
 
@@ -80,10 +93,23 @@ class SimDiskDriver:
             _attribute(194, "Temperature Celsius", 0x23, 100 - temp, 100 - high, 0, temp | low << 16 | high << 32),
         ]
 
+    def io_counters(self) -> list[dict]:
+        self._advance()
+        io = self._io
+        return [{"device": "sda", **{key: int(io[key]) for key in ("readsCompleted", "writesCompleted",
+                                                                  "readBytes", "writtenBytes")},
+                 "readTimeSeconds": io["readTimeSeconds"], "writeTimeSeconds": io["writeTimeSeconds"]}]
+
     def _advance(self) -> None:
         now = self._clock()
+        before = self._last
         elapsed, self._last = max(0.0, now - self._last), now
         if elapsed > 0:
+            # the integral of 1 + swing * sin(2 pi t / period) from before to now: > 0 for any elapsed time
+            omega = 2 * math.pi / _IO_PERIOD
+            work = elapsed - _IO_SWING / omega * (math.cos(omega * now) - math.cos(omega * before))
+            for key, (_, rate) in _IO.items():
+                self._io[key] += rate * max(0.0, work)
             self._power_on_seconds += elapsed
             self._used = self._step(self._used, _USED_MEAN, _USED_SPREAD, _USED_TAU, elapsed)
             self._used = min(0.95 * FS_BYTES, max(0.05 * FS_BYTES, self._used))

@@ -11,6 +11,10 @@ filesystem, its identity left empty (``vendor``, ``model``, ``serialNumber``, ``
 ``removable`` and ``cdrom`` -> removable. Network drives (``remote``) and RAM disks are not disks
 and are left out, as are drives without a medium (an empty card reader or DVD drive).
 
+I/O counters (``io_counters()``) are psutil's ``disk_io_counters(perdisk=True)``: Windows counts them
+per physical drive (``PhysicalDrive0``, the ``device`` label), not per volume, so they do not share
+names with the volumes above. psutil gives the read and write times in milliseconds.
+
 S.M.A.R.T.: not available (psutil has none; Windows gives it through WMI's
 ``MSStorageDriver_FailurePredictData`` or an ATA pass-through ioctl). The reader answers None,
 "cannot be asked", so the disk plugin serves no attributes.
@@ -64,6 +68,14 @@ def volume_disk(part, usage) -> dict | None:
     }
 
 
+def io_counters(per_disk: dict) -> list[dict]:
+    """``io_counters()`` from ``psutil.disk_io_counters(perdisk=True)`` on Windows, in its order."""
+    return [{"device": name, "readsCompleted": c.read_count, "writesCompleted": c.write_count,
+             "readBytes": c.read_bytes, "writtenBytes": c.write_bytes,
+             "readTimeSeconds": c.read_time / 1000, "writeTimeSeconds": c.write_time / 1000}
+            for name, c in per_disk.items()]
+
+
 class NoSmart:
     """Windows' S.M.A.R.T. is not read: every disk "cannot be asked now" (see the module docstring)."""
 
@@ -92,6 +104,10 @@ class WindowsDiskDriver:
             if entry is not None:
                 disks.append(entry)
         return disks
+
+    def io_counters(self) -> list[dict]:
+        # {} when psutil finds no counters (Windows' disk performance counters switched off)
+        return io_counters(psutil.disk_io_counters(perdisk=True) or {})
 
 
 def create_driver(ctx, settings=None):

@@ -14,6 +14,11 @@ Usage: psutil's per-CPU times on Windows are ``user, system, idle, interrupt, dp
 ``system`` already holds the interrupt and DPC time (psutil takes kernel time minus idle time), so
 busy = user + system out of user + system + idle.
 
+CPU times (``cpu_times()``, node_exporter's modes): ``user`` and ``idle`` as they are, ``irq`` from
+``interrupt`` and ``softirq`` from ``dpc`` (deferred procedure calls, Windows' deferred interrupt
+work), and ``system`` as psutil's ``system`` less those two, so that no second is counted in two modes.
+Windows counts no ``nice``, ``iowait`` or ``steal``: those modes are left out.
+
 Memory: Windows gives total, available, used and free; the Linux-only figures (active, inactive,
 buffers, cached, shared, slab) are 0.
 """
@@ -73,6 +78,15 @@ def busy_percent(before, after) -> list[float]:
     return usage
 
 
+def cpu_times(per_cpu) -> list[dict]:
+    """``cpu_times()`` from ``psutil.cpu_times(percpu=True)`` on Windows (see the module docstring)."""
+    found = []
+    for number, t in enumerate(per_cpu):
+        found.append({"cpu": number, "user": t.user, "system": max(0.0, t.system - t.interrupt - t.dpc),
+                      "idle": t.idle, "irq": t.interrupt, "softirq": t.dpc})
+    return found
+
+
 def memory(vm) -> dict:
     """The spec's memory figures from ``psutil.virtual_memory()`` (Windows has five of them)."""
     values = {name: getattr(vm, name, 0) for name in MEMORY_FIELDS}
@@ -118,6 +132,9 @@ class WindowsSystemperfDriver:
 
     def memory(self) -> dict:
         return memory(psutil.virtual_memory())
+
+    def cpu_times(self) -> list[dict]:
+        return cpu_times(psutil.cpu_times(percpu=True))
 
 
 def create_driver(ctx, settings=None):
