@@ -175,6 +175,7 @@ async function route(): Promise<void> {
   stopPage();
   shown = page.id;
   const mine = generation;
+  const focused = document.activeElement; // where the focus was when this page was asked for
   nav.classList.remove("open");
   nav.querySelectorAll("a").forEach((a) => {
     if (a.dataset.page === page.id) a.setAttribute("aria-current", "page");
@@ -191,7 +192,9 @@ async function route(): Promise<void> {
   } catch (err) {
     say(body.appendChild(note()), `This page could not be loaded: ${(err as Error).message}`);
   }
-  if (document.activeElement && document.activeElement !== document.body && !main.contains(document.activeElement)) heading.focus();
+  // a page opened from the navigation takes the focus to its heading once loaded; focus the user moved
+  // meanwhile (Tab to "Skip to content" while the page's code loads) stays where it is
+  if (focused && focused === document.activeElement && focused !== document.body && !main.contains(focused)) heading.focus();
 }
 
 window.addEventListener("hashchange", () => {
