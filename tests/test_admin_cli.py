@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -22,6 +23,16 @@ def _reset(monkeypatch, state_dir, *flags, stdin: str = ""):
     return cli.main(["admin", "reset-password", "--state-dir", str(state_dir), *flags])
 
 
+def _within(seconds: float, condition) -> bool:
+    """True once ``condition()`` is: a running daemon looks at the account's file once a second."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def test_version_flag_prints_the_package_version():
     result = subprocess.run([sys.executable, "-m", "portald", "--version"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0 and result.stdout.strip() == f"portald {__version__}"
@@ -32,8 +43,8 @@ def test_reset_password_takes_effect_in_a_running_daemon_and_revokes_admin_token
     assert client.get("/edgehub/api/profile", headers=old).status_code == 200
     state_dir = app.extensions["portald"].config.state_dir
     assert _reset(monkeypatch, state_dir, "--password-stdin", stdin=NEW + "\n") == 0
-    # no restart: the running app reads the changed file
-    assert client.get("/edgehub/api/profile", headers=old).status_code == 401
+    # no restart: the running app reads the changed file within a second
+    assert _within(3, lambda: client.get("/edgehub/api/profile", headers=old).status_code == 401)
     fresh = login(client, "admin", NEW)
     assert fresh.status_code == 200
     assert client.get("/edgehub/api/profile", headers=bearer(fresh.get_json()["token"])).status_code == 200
@@ -44,6 +55,8 @@ def test_reset_password_factory_default_must_then_be_changed(app, client, monkey
     admin_token(client)
     state_dir = app.extensions["portald"].config.state_dir
     assert _reset(monkeypatch, state_dir, "--factory-default") == 0
+    admin = app.extensions["portald"].auth.admin
+    assert _within(3, lambda: admin.is_default)  # polled without logins: failures would lock it
     token = bearer(login(client, "admin", "p@ssw0rd").get_json()["token"])
     assert client.get("/edgehub/api/profile", headers=token).status_code == 403
 
@@ -52,8 +65,11 @@ def test_reset_password_repairs_a_damaged_account_file(app, client, monkeypatch)
     state_dir = app.extensions["portald"].config.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "admin-password.json").write_text("{not json")
+    admin = app.extensions["portald"].auth.admin
+    assert _within(3, lambda: admin.generation == 0 and admin.damaged)  # seen by the running app
     assert login(client, "admin", "p@ssw0rd").status_code != 200
     assert _reset(monkeypatch, state_dir, "--password-stdin", stdin=NEW + "\n") == 0
+    assert _within(3, lambda: not admin.is_default and not admin.damaged)
     assert login(client, "admin", NEW).status_code == 200
 
 

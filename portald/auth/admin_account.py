@@ -5,9 +5,9 @@ the password is the factory default ``p@ssw0rd`` and tokens issued for it are go
 Every change or reset increments a generation number that admin tokens carry, which revokes all
 earlier admin tokens at once.
 
-The file is the truth, also for a running daemon: it is read again when it changes (a ``stat`` per
-check), so ``portald admin reset-password`` on the device, or removing the file, takes effect — and
-revokes the admin tokens — without a restart.
+The file is the truth, also for a running daemon: it is read again when it changes (looked at with a
+``stat`` at most once a second, not per request), so ``portald admin reset-password`` on the device, or
+removing the file, takes effect within a second — and revokes the admin tokens — without a restart.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ _FILE = "admin-password.json"
 log = logging.getLogger("portald.auth")
 # scrypt work factors: ~50 ms on a small edge CPU, 16 MiB of memory
 _N, _R, _P = 2 ** 14, 8, 1
+RECHECK_SECONDS = 1.0  # how often a running daemon looks whether the file was changed behind its back
 
 
 def _hash(password: str, salt: bytes) -> bytes:
@@ -36,6 +37,7 @@ class AdminAccount:
     def __init__(self, store: StateStore):
         self._store = store
         self._stamp: tuple | None = ()
+        self._looked = float("-inf")  # time.monotonic() of the last stat
         self._current()
 
     def _file_stamp(self) -> tuple | None:
@@ -46,6 +48,10 @@ class AdminAccount:
         return st.st_ino, st.st_mtime_ns, st.st_size
 
     def _current(self) -> dict:
+        now = time.monotonic()
+        if now - self._looked < RECHECK_SECONDS:
+            return self._record
+        self._looked = now
         stamp = self._file_stamp()
         if stamp != self._stamp:
             self._stamp = stamp
