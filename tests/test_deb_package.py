@@ -2,9 +2,10 @@
 package installed with ``dpkg -i`` on this machine, the installed ``/usr/bin/portald`` serving a login
 and the profile on a loopback port (systemd is not PID 1 here, so the daemon is started directly), the
 OEM example's plugin package loaded by it, then both purged with nothing left. The arm64 package is
-checked by its contents (every ELF file aarch64, the same layout as amd64); it is not run (see the
-README). Two builds of one commit are byte-for-byte equal; lintian is clean but for the explained
-overrides.
+checked by its contents (every ELF file aarch64, the same layout as amd64); it is run under qemu-user
+on demand by ``packaging/deb/run-arm64-under-qemu``, not here (it changes apt's configuration and
+downloads arm64 packages; see the README). Two builds of one commit are byte-for-byte equal; lintian
+is clean but for the explained overrides.
 
 Building needs dpkg-deb; installing needs root and dpkg, and never runs where portald is already
 installed or its folders exist (it would purge them). The install test puts back ``/etc/pam.d/portald``
