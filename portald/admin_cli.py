@@ -13,10 +13,8 @@ import getpass
 import os
 import sys
 
-from .auth.admin_account import DEFAULT_PASSWORD, AdminAccount
+from .auth.admin_account import DEFAULT_PASSWORD, NEW_PASSWORD_MAX, NEW_PASSWORD_MIN, AdminAccount
 from .state import StateStore
-
-MAX_PASSWORD = 1024  # as the API's PasswordBody
 
 
 def _is_root() -> bool:
@@ -34,12 +32,10 @@ def _new_password(from_stdin: bool) -> str:
 
 
 def _refusal(password: str) -> str | None:
-    if not password:
-        return "the password must not be empty"
     if password == DEFAULT_PASSWORD:
         return "the new password must not be the factory default (use --factory-default for that)"
-    if len(password) > MAX_PASSWORD:
-        return f"the password must be at most {MAX_PASSWORD} characters"
+    if not NEW_PASSWORD_MIN <= len(password) <= NEW_PASSWORD_MAX:  # as the API's PasswordBody
+        return f"the password must be {NEW_PASSWORD_MIN} to {NEW_PASSWORD_MAX} characters long"
     return None
 
 

@@ -22,6 +22,8 @@ from ..state import StateStore
 
 USERNAME = "admin"
 DEFAULT_PASSWORD = "p@ssw0rd"
+# a new admin password's length, for the API (PasswordBody) and `portald admin reset-password` alike
+NEW_PASSWORD_MIN, NEW_PASSWORD_MAX = 8, 128
 _FILE = "admin-password.json"
 log = logging.getLogger("portald.auth")
 # scrypt work factors: ~50 ms on a small edge CPU, 16 MiB of memory

@@ -13,7 +13,7 @@ from ..app_context import core, identity
 from ..errors import AuthError, CodeMessageError, ValidationFailed
 from ..openapi_decl import AUTH_ERROR, CODE_MESSAGE, accepts, answers, query
 from ..validation import Body, parse_body
-from .admin_account import DEFAULT_PASSWORD
+from .admin_account import DEFAULT_PASSWORD, NEW_PASSWORD_MAX, NEW_PASSWORD_MIN
 from .privileges import ADMIN_ACCOUNT, PUBLIC, privilege
 from .service import ADMIN_ACCOUNT as M_ADMIN, OS_ACCOUNT as M_OS
 
@@ -28,7 +28,7 @@ class LoginBody(Body):
 
 class PasswordBody(Body):
     old: str = Field(max_length=1024)
-    new: str = Field(min_length=8, max_length=128)
+    new: str = Field(min_length=NEW_PASSWORD_MIN, max_length=NEW_PASSWORD_MAX)
 
 
 M_PARAM = {"type": "integer", "enum": [0, 2], "default": 0,
