@@ -139,7 +139,7 @@ class AuditLog:
         if req.method in READ_METHODS:  # the usual case, kept cheap: a login by Basic, or an upgrade
             if req.endpoint in LOGIN_ENDPOINTS:
                 self._login(response)
-            elif "HTTP_UPGRADE" in req.environ and _is_upgrade() and not isinstance(response, websocket._Upgraded):
+            elif "HTTP_UPGRADE" in req.environ and websocket.is_upgrade(req) and not isinstance(response, websocket._Upgraded):
                 who = g.get("identity")
                 self.write("websocket", response.status_code, who.user if who else None, who.role if who else None)
         elif req.endpoint in LOGIN_ENDPOINTS:
@@ -178,10 +178,6 @@ class AuditLog:
             except Exception:
                 pass
         self.write("login", response.status_code, user if isinstance(user, str) else None, role)
-
-
-def _is_upgrade() -> bool:
-    return request.headers.get("Upgrade", "").lower() == "websocket"
 
 
 def install(app: Flask, core) -> AuditLog:

@@ -111,6 +111,14 @@ def test_a_username_with_a_newline_cannot_forge_a_line(make_app):
     assert line["user"] == forged
 
 
+def test_an_upgrade_header_on_a_plain_read_is_no_websocket_line(make_app):
+    app = make_app()
+    client = app.test_client()
+    assert client.get("/platform/api/ping", headers={"Upgrade": "websocket"}).status_code == 200
+    assert login(client, "nobody", "pw").status_code == 401  # one line, so the file exists
+    assert [line["event"] for line in _lines(app)] == ["login"]
+
+
 def test_a_malformed_login_body_is_a_line_without_a_user(make_app):
     app = make_app()
     client = app.test_client()
