@@ -282,16 +282,16 @@ def test_every_endpoint_needs_a_token(client):
 @pytest.mark.parametrize("body", [
     {}, {"enabled": "true"}, {"enabled": 1}, {"enabled": None}, {"enabled": True, "port": 1}, [True], "x",
 ])
-def test_a_bad_config_body_is_400_message(client, admin_headers, body, tmp_path):
+def test_a_bad_config_body_is_422_message(client, admin_headers, body, tmp_path):
     response = client.put(CONFIG, json=body, headers=admin_headers)
-    assert response.status_code == 400, response.get_json()
+    assert response.status_code == 422, response.get_json()
     assert set(response.get_json()) == {"message"} and response.get_json()["message"]
     assert _status(client, admin_headers)["enabled"] is False and _brokers(str(tmp_path)) == []
 
 
-def test_a_non_json_config_body_is_400(client, admin_headers):
+def test_a_non_json_config_body_is_422(client, admin_headers):
     response = client.put(CONFIG, data="enabled=true", headers={**admin_headers, "Content-Type": "text/plain"})
-    assert response.status_code == 400 and set(response.get_json()) == {"message"}
+    assert response.status_code == 422 and set(response.get_json()) == {"message"}
 
 
 def test_an_os_user_reads_the_status_but_cannot_switch(client, admin_headers, os_user_factory, tmp_path):

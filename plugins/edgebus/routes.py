@@ -1,8 +1,9 @@
 """``/edgehub/api/edgebus/*``: the EdgeBus (embedded broker) status and its on/off switch.
 
 Errors use the EdgeHub part's shape, ``{"message": ...}``: 404 without Mosquitto (the spec's "no
-EdgeBus service support"), 400 for a body that is not ``{"enabled": <boolean>}``, 422 when the switch
-was saved but the broker did not come up. Reading is for any user; the switch is for administrators
+EdgeBus service support"), and 422 — the only error status the spec lists for ``PUT .../config`` besides
+401 — both for a body that is not ``{"enabled": <boolean>}`` and when the switch was saved but the
+broker did not come up (as the EdgeHub routes answer a bad body). Reading is for any user; the switch is for administrators
 (the default for a write).
 """
 from __future__ import annotations
@@ -38,19 +39,20 @@ def blueprint(get_bus: Callable[[], object | None], log) -> Blueprint:
 
     @bp.put("/config")
     @accepts(ConfigBody)
-    @answers({400: MESSAGE, 422: MESSAGE})
+    @answers({422: MESSAGE})
     def config():
         found = bus()
         try:
             enabled = parse_body(ConfigBody).enabled
         except AreaError as exc:
-            raise ApiError(exc.message, 400) from None
+            raise ApiError(exc.message, 422) from None
         try:
             found.set_enabled(enabled)
         except (DriverError, OSError) as exc:
+            reason = str(getattr(exc, "strerror", None) or exc)
             log.warning("%s turned the EdgeBus %s, which failed: %s", identity().user, "on" if enabled else "off",
-                        getattr(exc, "strerror", None) or exc)
-            raise ApiError(str(getattr(exc, "strerror", None) or exc), 422) from None
+                        reason)
+            raise ApiError(reason, 422) from None
         log.info("%s turned the EdgeBus %s", identity().user, "on" if enabled else "off")
         return jsonify({"enabled": enabled})
 
