@@ -65,7 +65,8 @@ log = logging.getLogger("portald.websocket")
 __all__ = ["close_all", "is_upgrade", "route", "serve"]  # and, loaded on first use, ConnectionClosed, WebSocket
 
 CLOSE_GRACE = 2.0  # seconds to wait for the client's close frame after ours
-GOING_AWAY, POLICY_VIOLATION, MESSAGE_TOO_BIG, INTERNAL_ERROR, TRY_AGAIN_LATER = 1001, 1008, 1009, 1011, 1013
+GOING_AWAY, UNSUPPORTED_DATA, POLICY_VIOLATION, MESSAGE_TOO_BIG, INTERNAL_ERROR, TRY_AGAIN_LATER = \
+    1001, 1003, 1008, 1009, 1011, 1013
 _live: "weakref.WeakSet" = weakref.WeakSet()  # every open WebSocket (portald.websocket_conn.WebSocket)
 
 

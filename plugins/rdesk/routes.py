@@ -25,6 +25,7 @@ from flask import Blueprint
 from portald import websocket
 from portald.app_context import identity
 from portald.auth.privileges import ADMIN, privilege, streaming
+from portald.auth.service import OS_ACCOUNT
 from portald.drivers import DriverError
 from portald.errors import ApiError, NotSupported
 from portald.openapi_decl import MESSAGE, answers, links
@@ -33,7 +34,6 @@ from .sessions import Desk
 
 log = logging.getLogger("portald.plugins.rdesk")
 CHUNK = 64 * 1024
-UNSUPPORTED_DATA, INTERNAL_ERROR = 1003, 1011
 
 
 def relay(ws, port: int, send_timeout: float, connect_timeout: float = 5.0) -> None:
@@ -45,7 +45,7 @@ def relay(ws, port: int, send_timeout: float, connect_timeout: float = 5.0) -> N
         vnc = socket.create_connection(("127.0.0.1", port), timeout=connect_timeout)
     except OSError as exc:
         log.warning("the VNC server at 127.0.0.1:%d does not answer: %s", port, exc)
-        ws.close(INTERNAL_ERROR, "the VNC server does not answer")
+        ws.close(websocket.INTERNAL_ERROR, "the VNC server does not answer")
         return
     vnc.settimeout(None)
 
@@ -69,7 +69,7 @@ def relay(ws, port: int, send_timeout: float, connect_timeout: float = 5.0) -> N
             if message is None:
                 continue
             if isinstance(message, str):
-                ws.close(UNSUPPORTED_DATA, "binary frames only")
+                ws.close(websocket.UNSUPPORTED_DATA, "binary frames only")
                 break
             with gevent.Timeout(send_timeout, TimeoutError("the VNC server did not read in time")):
                 vnc.sendall(message)
@@ -86,7 +86,7 @@ def _account() -> str:
     """Who asks, as sessions and the log name them: the admin account and an OS account of the
     same name are two accounts."""
     caller = identity()
-    return caller.user if caller.method == 0 else f"{caller.user} (m={caller.method})"
+    return caller.user if caller.method == OS_ACCOUNT else f"{caller.user} (m={caller.method})"
 
 
 def blueprint(get_desk: Callable[[], Desk | None], absent: Callable[[], str], settings) -> Blueprint:
@@ -99,7 +99,7 @@ def blueprint(get_desk: Callable[[], Desk | None], absent: Callable[[], str], se
     def config():
         desk = get_desk()
         if desk is None:
-            raise ApiError(absent() or "no remote desktop on this machine", 422)
+            raise ApiError(absent(), 422)
         try:
             session_id, password = desk.create(_account())
         except DriverError as exc:
