@@ -208,7 +208,7 @@ class SystemdDriver:
     def _bus(self, seconds: float, connect_timeout: float | None = None):
         """A connection for one operation, its errors turned into ServiceError, closed afterwards."""
         timeout = self.call_timeout if connect_timeout is None else connect_timeout
-        with dbus_connection.bounded(self.bus_address, connect_timeout or self.call_timeout, seconds,
+        with dbus_connection.bounded(self.bus_address, timeout, seconds,
                                      ServiceError, "systemd") as conn:
             try:
                 yield _Bus(conn, timeout)
