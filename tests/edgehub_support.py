@@ -156,9 +156,17 @@ class Mosquitto:
     def start(self) -> "Mosquitto":
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=log)
-        for port in filter(None, (self.port, self.tls_port, self.ws_port)):
-            wait_for(lambda: _listening(port), 10)
+        try:
+            for port in filter(None, (self.port, self.tls_port, self.ws_port)):
+                wait_for(lambda: self._alive() and _listening(port), 10)
+        except BaseException:  # a broker that did not come up is not left behind, whoever started it
+            self.kill()
+            raise
         return self
+
+    def _alive(self) -> bool:
+        assert self.proc.poll() is None, f"mosquitto exited: {self.log.read_text()[-2000:]}"
+        return True
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -30,7 +30,11 @@ class Daemon:
             [sys.executable, "-m", "portald", "run", "--sim", "--http", "--config", str(config),
              "--listen", f"127.0.0.1:{self.port}", "--state-dir", str(tmp_path / "state")],
             stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for(lambda: self._answers(), timeout=30, interval=0.1)
+        try:
+            wait_for(lambda: self._answers(), timeout=30, interval=0.1)
+        except BaseException:  # not yet handed to started(): nobody else would stop it
+            self.close()
+            raise
 
     def _answers(self) -> bool:
         assert self.proc.poll() is None, "the daemon exited"
