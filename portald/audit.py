@@ -117,7 +117,7 @@ class AuditLog:
     def before(self) -> None:
         """Before a view of ``/auth``: its public writes (logout revokes the token it carries) tell who
         made them while the token is still valid."""
-        if request.method not in READ_METHODS:
+        if request.method not in READ_METHODS and "identity" not in g and request.endpoint not in LOGIN_ENDPOINTS:
             g.audit_identity = self._identify()
 
     def _identify(self):
@@ -171,12 +171,9 @@ class AuditLog:
             except Exception:  # not JSON, too deep, or past the size cap (413): no username to tell
                 body = None
             user = body.get("username") if isinstance(body, dict) else None
-        role = None
-        if response.status_code == 200:
-            try:  # the role the new token carries (the token itself is never written)
-                role = self.auth.tokens.verify(response.get_json()["token"], self.auth.admin.generation).role
-            except Exception:
-                pass
+        # the new token's identity, as the login view got it (the token itself is never written)
+        who = g.get("logged_in") if response.status_code == 200 else None
+        role = who.role if who is not None else None
         self.write("login", response.status_code, user if isinstance(user, str) else None, role)
 
 

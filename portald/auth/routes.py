@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import gevent
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from pydantic import Field
 
 from .. import versions
@@ -44,7 +44,7 @@ def _method() -> int:
 
 def _login_response(username: str, password: str, method: int) -> Response:
     auth = core().auth
-    token, expire, _ = auth.login(username, password, method, auth.client_address.of(request))
+    token, expire, g.logged_in = auth.login(username, password, method, auth.client_address.of(request))
     response = jsonify({"code": 200, "expire": expire.isoformat(timespec="seconds"), "token": token})
     response.set_cookie("jwt", token, max_age=core().auth.config.token_ttl_seconds, path="/",
                         httponly=True, samesite="Strict", secure=request.is_secure)
