@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+import signal
 from dataclasses import dataclass
 
 from gevent import subprocess
@@ -55,3 +56,18 @@ class CommandRunner:
         level = logging.DEBUG if proc.returncode == 0 else logging.INFO
         log.log(level, "%s exited %d", shlex.join(argv), proc.returncode)
         return CommandResult(argv, proc.returncode, out, err)
+
+
+def stop_child(proc, grace: float, logger: logging.Logger = log) -> None:
+    """Stop a child server that a driver started (a ``Popen``): SIGTERM, SIGKILL when it is still
+    there after ``grace`` seconds, and reap it."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    proc.send_signal(signal.SIGCONT)  # a stopped (SIGSTOP, traced) child handles its SIGTERM now
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        logger.warning("%s (pid %d) ignored SIGTERM for %g s; killing it", proc.args[0], proc.pid, grace)
+        proc.kill()
+        proc.wait()

@@ -25,7 +25,6 @@ import collections
 import logging
 import os
 import shutil
-import signal
 import socket
 import tempfile
 
@@ -33,6 +32,7 @@ import gevent
 import psutil
 from gevent import subprocess
 
+from . import runner
 from .drivers import DriverError
 
 log = logging.getLogger("portald.x11vnc")
@@ -77,16 +77,7 @@ def _reason(lines: list[str]) -> str:
 
 def stop_child(proc: subprocess.Popen) -> None:
     """SIGTERM, SIGKILL after ``STOP_GRACE`` seconds, and reap: a child server the driver started."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    proc.send_signal(signal.SIGCONT)  # a stopped (SIGSTOP, traced) child handles its SIGTERM now
-    try:
-        proc.wait(timeout=STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        log.warning("%s (pid %d) ignored SIGTERM for %g s; killing it", proc.args[0], proc.pid, STOP_GRACE)
-        proc.kill()
-        proc.wait()
+    runner.stop_child(proc, STOP_GRACE, log)
 
 
 class X11Vnc:

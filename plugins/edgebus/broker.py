@@ -26,6 +26,7 @@ import psutil
 from gevent import subprocess
 
 from portald.drivers import DriverError
+from portald.runner import stop_child
 
 from . import broker_files
 from .monitor import SysMonitor, broker_status, empty_status
@@ -184,14 +185,7 @@ class EdgeBus:
         proc.stderr.close()
 
     def _terminate(self, proc: subprocess.Popen) -> None:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.log.warning("EdgeBus broker (pid %d) ignored SIGTERM; killing it", proc.pid)
-                proc.kill()
-                proc.wait()
+        stop_child(proc, STOP_GRACE_SECONDS, self.log)
         self.log.info("EdgeBus broker (pid %d) stopped", proc.pid)
 
     def _reclaim(self) -> None:
