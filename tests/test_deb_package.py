@@ -29,17 +29,13 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "packaging" / "deb"))
 import debpkg  # noqa: E402
-from build_portald import BUILT_ASSETS  # noqa: E402
+from build_portald import BUILT_ASSETS, version as source_version  # noqa: E402
 
 PAM_FILE = Path("/etc/pam.d/portald")
 OWNED = [Path("/opt/portald"), Path("/etc/portald"), Path("/var/lib/portald")]
 NEW_PASSWORD = "Deb-inst4ll-ok!"
 
 needs_dpkg = pytest.mark.skipif(not shutil.which("dpkg-deb"), reason="building Debian packages needs dpkg-deb")
-
-
-def _version() -> str:
-    return re.search(r'^__version__ = "([^"]+)"', (ROOT / "portald" / "__init__.py").read_text(), re.M).group(1)
 
 
 def _build(tree: Path, script: str, out: Path, *args: str, epoch: int) -> None:
@@ -60,7 +56,7 @@ def built(tmp_path_factory):
     out = base / "dist"
     _build(tree, "build_portald.py", out, "--arch", "amd64", "--arch", "arm64", epoch=epoch)
     _build(tree, "build_plugin.py", out, str(tree / "examples" / "acme-board"), epoch=epoch)
-    version = _version()
+    version = source_version(ROOT)
     return {"tree": tree, "epoch": epoch, "base": base, "amd64": out / f"portald_{version}_amd64.deb",
             "arm64": out / f"portald_{version}_arm64.deb", "acme": out / "portald-acme-board_1.0.0_all.deb"}
 
@@ -243,7 +239,7 @@ def test_install_run_plugin_and_purge_leave_nothing(built, machine, tmp_path):
     assert "/etc/portald/portald.toml" in conffiles and "/etc/pam.d/portald" in conffiles
     assert list(Path("/opt/portald/lib/portald").glob("__pycache__/*.cpython-311.pyc"))  # postinst compiled
     version = subprocess.run(["/usr/bin/portald", "--version"], capture_output=True, text=True, timeout=60)
-    assert _version() in version.stdout + version.stderr
+    assert source_version(ROOT) in version.stdout + version.stderr
     if shutil.which("systemd-analyze"):  # the unit as systemd reads it (its ExecStart and man page exist)
         verify = subprocess.run(["systemd-analyze", "verify", "/lib/systemd/system/portald.service"],
                                 capture_output=True, text=True, timeout=60)
